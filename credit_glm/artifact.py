@@ -1,0 +1,160 @@
+"""Saving and loading the model artifact pair: ``glm_model.joblib`` and ``glm_model.json``.
+
+The joblib file holds the statsmodels results (training data removed), the frozen feature spec,
+the schema, the resolved config and the metrics, for Python users. The JSON model card alone
+reproduces every prediction and is what the service loads (no unpickling).
+
+Writes are atomic and ordered: both files are written to temporary names in the target directory
+and flushed to disk, then, under an exclusive lock on ``.lock`` so that two training runs cannot
+interleave, the pickle is renamed into place and the card last. The card records the pickle's
+sha256, so a reader can always tell a matching pair; a crash never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from credit_glm.errors import ArtifactError
+from credit_glm.model_card import CARD_FORMAT, canonical_json, model_sha256, sha256_hex
+from credit_glm.training import TrainedModel
+
+__all__ = [
+    "CARD_NAME",
+    "PICKLE_NAME",
+    "load_card",
+    "load_pickle",
+    "pickle_bytes",
+    "write_artifacts",
+]
+
+PICKLE_NAME = "glm_model.joblib"
+CARD_NAME = "glm_model.json"
+
+
+def pickle_bytes(trained: TrainedModel, card: Mapping[str, Any]) -> bytes:
+    """The joblib payload: statsmodels results without their data, plus the model's context."""
+    results = trained.fit.results
+    if hasattr(results, "remove_data"):
+        results.remove_data()
+    payload = {
+        "format": "credit-glm/joblib",
+        "model_version": card["model_version"],
+        "model_sha256": card["model_sha256"],
+        "results": results,
+        "feature_spec": trained.spec,
+        "schema": trained.config.data,
+        "config": trained.config,
+        "metrics": trained.metrics,
+        "diagnostics": trained.diagnostics,
+    }
+    buf = io.BytesIO()
+    joblib.dump(payload, buf)
+    return buf.getvalue()
+
+
+def _write_temp(directory: Path, name: str, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with open(directory / ".lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def write_artifacts(
+    trained: TrainedModel, card: dict[str, Any], directory: str | Path
+) -> tuple[Path, Path, dict[str, Any]]:
+    """Write the pair into ``directory`` atomically; return both paths and the final card."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    blob = pickle_bytes(trained, card)
+    card = {**card, "artifact": {"joblib_file": PICKLE_NAME, "joblib_sha256": sha256_hex(blob)}}
+    text = json.dumps(card, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
+    tmp_pickle = _write_temp(directory, PICKLE_NAME, blob)
+    try:
+        tmp_card = _write_temp(directory, CARD_NAME, text.encode("utf-8"))
+    except BaseException:
+        tmp_pickle.unlink(missing_ok=True)
+        raise
+    with _locked(directory):
+        os.replace(tmp_pickle, directory / PICKLE_NAME)
+        os.replace(tmp_card, directory / CARD_NAME)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return directory / PICKLE_NAME, directory / CARD_NAME, card
+
+
+def load_card(path: str | Path) -> dict[str, Any]:
+    """Read and verify a model card.
+
+    Raises
+    ------
+    ArtifactError
+        The file is missing, is not a credit-glm model card, or its recorded model hash does not
+        match its content.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"model card {str(path)!r} not found; train a model first "
+                            "(python -m credit_glm) or set paths.model")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ArtifactError(f"model card {str(path)!r} is not valid JSON: {err}") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise ArtifactError(f"{str(path)!r} is not a credit-glm model card")
+    try:
+        recorded = card["model_sha256"]
+        actual = model_sha256(card)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ArtifactError(f"model card {str(path)!r} is incomplete: {err}") from None
+    if recorded != actual:
+        raise ArtifactError(
+            f"model card {str(path)!r} is corrupt: its content hashes to {actual[:12]}…, "
+            f"not the recorded model_sha256 {str(recorded)[:12]}…"
+        )
+    # canonical form is what a second hash would be taken of; checking it parses is enough
+    canonical_json(card)
+    return card
+
+
+def load_pickle(card_path: str | Path) -> dict[str, Any]:
+    """Load the joblib file next to a card, after checking its sha256 against the card."""
+    card_path = Path(card_path)
+    card = load_card(card_path)
+    pickle_path = card_path.parent / card["artifact"]["joblib_file"]
+    if not pickle_path.is_file():
+        raise ArtifactError(f"{str(pickle_path)!r} not found next to its model card")
+    blob = pickle_path.read_bytes()
+    if sha256_hex(blob) != card["artifact"]["joblib_sha256"]:
+        raise ArtifactError(f"{str(pickle_path)!r} does not match its model card "
+                            "(sha256 differs): the pair is mismatched")
+    payload: dict[str, Any] = joblib.load(io.BytesIO(blob))
+    return payload

@@ -1,0 +1,154 @@
+"""What ``python -m credit_glm`` does in each mode, once Hydra has composed the config.
+
+This is an edge: it reads and writes files, prints, and turns user errors into exit codes. The
+modelling itself is the pure :func:`credit_glm.training.train`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from credit_glm import metrics as m
+from credit_glm.artifact import load_card, write_artifacts
+from credit_glm.config import AppConfig, Mode
+from credit_glm.errors import ConfigError, CreditGLMError, GateFailure
+from credit_glm.evaluation import gate_failures
+from credit_glm.model_card import build_card
+from credit_glm.report import format_evaluation, format_training
+from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
+from credit_glm.scoring import ScoringModel
+from credit_glm.tables import file_sha256, read_table
+from credit_glm.training import Selector, keep_all, outcome_vector, sample_metrics, train
+
+__all__ = ["run", "to_app_config"]
+
+
+def to_app_config(cfg: DictConfig) -> AppConfig:
+    """The composed config as typed dataclasses (runs every ``__post_init__`` check)."""
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as err:
+        cause = err.__cause__ if isinstance(err.__cause__, ConfigError) else None
+        if cause is not None:
+            raise cause from None
+        raise ConfigError(str(getattr(err, "full_key", "") or "config"), str(err)) from None
+    if not isinstance(obj, AppConfig):
+        raise ConfigError("config", "the primary config is not typed by AppConfig")
+    return obj
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n")
+    tmp.replace(path)
+
+
+def _selector(app: AppConfig) -> Selector:
+    if app.selection.strategy == "none":
+        return keep_all
+    raise ConfigError("selection.strategy", f"{app.selection.strategy!r} is not available")
+
+
+def run_train(app: AppConfig, output_dir: Path) -> dict[str, Any]:
+    frame, resolved = read_table(app.data.path, app.data)
+    trained = train(app, frame, _selector(app))
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    card = build_card(trained, app.data.path, file_sha256(resolved), len(frame), created)
+    _, _, card = write_artifacts(trained, card, output_dir / "model")
+    summary = _run_summary(trained.config, card, trained.timings)
+    if app.verbose:
+        print(format_training(card))
+    if not trained.passed:
+        summary["status"] = "gate failed"
+        _write_json(output_dir / "metrics.json", summary)
+        raise GateFailure(list(trained.gate_failures))
+    pickle_path, card_path, _ = write_artifacts(trained, card, app.paths.models_dir)
+    summary["promoted_to"] = str(card_path)
+    _write_json(output_dir / "metrics.json", summary)
+    print(f"model {card['model_version']} promoted: {pickle_path} and {card_path}")
+    return summary
+
+
+def _run_summary(app: AppConfig, card: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
+    test = card["metrics"].get("test") or {}
+    fit = card["diagnostics"]["fit"]
+    return {
+        "status": "ok",
+        "mode": "train",
+        "model_version": card["model_version"],
+        "strategy": card["selection"]["strategy"],
+        "selected_features": card["selected_features"],
+        "n_terms": len(card["coefficients"]),
+        "aic": fit["aic"],
+        "bic": fit["bic"],
+        "train": {k: card["metrics"]["train"][k] for k in ("auc", "gini", "ks", "brier")},
+        "test": {k: test[k] for k in ("auc", "gini", "ks", "brier")} if test else None,
+        "psi_train_test": (card["metrics"].get("stability") or {}).get("psi_train_test"),
+        "gates": card["gates"],
+        "timings_seconds": timings,
+    }
+
+
+def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
+    card = load_card(app.paths.model)
+    data = data_config_from_dict(card["schema"])
+    frame, resolved = read_table(app.data.path, data)
+    frame = validate_frame(frame, build_schema(data, "training"), data, f"{app.data.path}")
+    scorer = ScoringModel.from_card(card)
+    y = outcome_vector(frame, data)
+    if y.min() == y.max():
+        raise CreditGLMError(f"{app.data.path}: the target has one class only; AUC and the "
+                             "other discrimination metrics need both")
+    p = scorer.predict(frame)
+    metrics = sample_metrics(y, p, app)
+    base = card["score_baseline"]
+    edges = np.array([-np.inf if e is None and i == 0 else np.inf if e is None else e
+                      for i, e in enumerate(base["edges"])])
+    psi = m.psi_from_shares(np.asarray(base["shares"]), m.bin_proportions(p, edges))
+    failures = gate_failures(app.evaluation, metrics, "evaluation", psi=psi)
+    result = {
+        "status": "ok" if not failures else "gate failed",
+        "mode": "evaluate",
+        "model_version": card["model_version"],
+        "model_sha256": card["model_sha256"],
+        "data": {"source": app.data.path, "sha256": file_sha256(resolved), "rows": len(frame)},
+        "metrics": metrics,
+        "psi_vs_training": psi,
+        "gates": {"passed": not failures, "failures": failures},
+    }
+    _write_json(output_dir / "evaluation.json", result)
+    if app.verbose:
+        print(format_evaluation(result))
+    print(f"evaluation written to {output_dir / 'evaluation.json'}")
+    if failures:
+        raise GateFailure(failures)
+    return result
+
+
+def run(cfg: DictConfig, output_dir: Path) -> int:
+    """Run the mode the config names; return the process exit code."""
+    try:
+        app = to_app_config(cfg)
+        if app.mode is Mode.train:
+            run_train(app, output_dir)
+        elif app.mode is Mode.evaluate:
+            run_evaluate(app, output_dir)
+        else:
+            print(f"error: mode={app.mode.value} is not available yet", file=sys.stderr)
+            return 2
+    except CreditGLMError as err:
+        if not (output_dir / "metrics.json").exists():
+            _write_json(output_dir / "metrics.json",
+                        {"status": f"failed: {type(err).__name__}", "error": str(err)})
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    return 0

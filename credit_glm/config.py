@@ -1,0 +1,429 @@
+"""Typed configuration: the dataclasses every YAML in ``conf/`` is checked against.
+
+Hydra composes the YAML; :func:`credit_glm.cli.to_app_config` turns the result into these
+dataclasses at once, so nothing below the entry point ever sees a ``DictConfig``. The same
+dataclasses are registered in Hydra's ConfigStore (:func:`register_configs`), which is what makes
+an unknown key, a wrong type or an unknown enum value fail at composition, naming the key.
+
+Checks that a type cannot express (a test size inside (0, 1), a clip bound below its upper bound)
+live in ``__post_init__``, which runs when the composed config becomes these objects, and raise
+:class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from omegaconf import MISSING
+
+from credit_glm.errors import ConfigError
+
+__all__ = [
+    "AppConfig",
+    "ColumnConfig",
+    "ColumnType",
+    "CovType",
+    "DataConfig",
+    "DecisionConfig",
+    "EvaluationConfig",
+    "FeatureConfig",
+    "FeaturesConfig",
+    "GLMConfig",
+    "Link",
+    "MissingPolicy",
+    "Mode",
+    "PathsConfig",
+    "SelectionConfig",
+    "ServingConfig",
+    "SplitConfig",
+    "SplitMethod",
+    "TargetConfig",
+    "Transform",
+    "UnseenPolicy",
+    "register_configs",
+    "to_plain",
+]
+
+
+class Mode(str, Enum):
+    train = "train"
+    evaluate = "evaluate"
+    score = "score"
+    serve = "serve"
+
+
+class ColumnType(str, Enum):
+    """Declared type of an input column."""
+
+    float = "float"
+    int = "int"  # whole numbers only: 6.9 is rejected, never truncated
+    category = "category"  # text with (optionally) a closed list of levels
+    bool = "bool"
+    date = "date"
+
+
+class Link(str, Enum):
+    logit = "logit"
+    probit = "probit"
+    cloglog = "cloglog"
+
+
+class CovType(str, Enum):
+    nonrobust = "nonrobust"
+    HC0 = "HC0"
+    HC1 = "HC1"
+    HC2 = "HC2"
+    HC3 = "HC3"
+
+
+class SplitMethod(str, Enum):
+    stratified = "stratified"
+    out_of_time = "out_of_time"
+    none = "none"
+
+
+class Transform(str, Enum):
+    """How a feature turns its column into design-matrix columns."""
+
+    numeric = "numeric"  # as is
+    clip = "clip"  # clipped to [lower, upper]
+    log1p = "log1p"  # log(1 + x), x >= 0
+    bins = "bins"  # explicit cut points; one indicator per bin but the reference
+    onehot = "onehot"  # categorical; one indicator per level but the reference
+
+
+class MissingPolicy(str, Enum):
+    """What a missing value does, at training and at inference alike."""
+
+    error = "error"  # refuse the row (the schema's `nullable` decides first)
+    median = "median"  # numeric: replace by the training median
+    mean = "mean"  # numeric: replace by the training mean
+    value = "value"  # numeric: replace by `fill_value`
+    level = "level"  # onehot/bins: missing is a level of its own ("<missing>")
+
+
+class UnseenPolicy(str, Enum):
+    """What a category not seen at training does at inference."""
+
+    error = "error"
+    map = "map"  # treated as `unseen_level` (the reference level when that is unset)
+
+
+# ---------------------------------------------------------------------------------------------
+# data: the schema of the input table
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ColumnConfig:
+    """One column of the input table, as the schema enforces it."""
+
+    type: ColumnType = ColumnType.float
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    categories: list[str] | None = None
+    description: str = ""
+
+
+@dataclass
+class TargetConfig:
+    column: str = MISSING
+    # The value of `column` that is the modelled event (default). Compared as text, so
+    # `event: "1"` matches an integer column holding 1.
+    event: str = MISSING
+
+
+@dataclass
+class DataConfig:
+    """A dataset: where it is, what it must look like, and which column is the outcome."""
+
+    name: str = MISSING
+    # CSV or Parquet file. `builtin://german_credit.csv` names a file shipped with the package;
+    # a relative path is relative to the directory the command runs from.
+    path: str = MISSING
+    format: str = "auto"  # auto | csv | parquet
+    target: TargetConfig = field(default_factory=TargetConfig)
+    id_column: str | None = None
+    weight_column: str | None = None
+    date_column: str | None = None
+    # Reject columns the schema does not declare (a mismatched file is caught, not ignored).
+    strict: bool = True
+    # Cells read as missing in a CSV (the cell text must equal one of these exactly).
+    na_values: list[str] = field(default_factory=lambda: ["", "NA", "N/A", "NaN", "nan", "null"])
+    columns: dict[str, ColumnConfig] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.format not in ("auto", "csv", "parquet"):
+            raise ConfigError("data.format", f"must be auto, csv or parquet, got {self.format!r}")
+        for name, col in self.columns.items():
+            key = f"data.columns.{name}"
+            if col.min is not None and col.max is not None and col.min > col.max:
+                raise ConfigError(f"{key}.min", f"min {col.min} is above max {col.max}")
+            if col.categories is not None and col.type is not ColumnType.category:
+                raise ConfigError(f"{key}.categories", "only a `category` column has categories")
+            if col.categories is not None and len(set(col.categories)) != len(col.categories):
+                raise ConfigError(f"{key}.categories", "categories must be distinct")
+        special = {
+            "data.target.column": self.target.column,
+            "data.id_column": self.id_column,
+            "data.weight_column": self.weight_column,
+            "data.date_column": self.date_column,
+        }
+        for key, column in special.items():
+            if column is not None and self.columns and column not in self.columns:
+                raise ConfigError(key, f"column {column!r} is not declared in data.columns")
+
+
+# ---------------------------------------------------------------------------------------------
+# features: how columns become the design matrix
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class FeatureConfig:
+    """One feature: a column and its transform. It enters and leaves the model as one group."""
+
+    column: str | None = None  # the source column; defaults to the feature's own name
+    transform: Transform = Transform.numeric
+    lower: float | None = None  # clip
+    upper: float | None = None  # clip
+    cuts: list[float] | None = None  # bins: right-open intervals (-inf, c1), [c1, c2), ...
+    reference: str | None = None  # onehot level / bin label left out; default: the largest
+    # onehot: coarse classing, new level -> the raw levels it merges (e.g. rare purposes)
+    merge: dict[str, list[str]] = field(default_factory=dict)
+    missing: MissingPolicy = MissingPolicy.error
+    fill_value: float | None = None  # with missing=value
+    unseen: UnseenPolicy = UnseenPolicy.error
+    unseen_level: str | None = None  # with unseen=map
+    expected_sign: int | None = None  # +1 / -1 on every coefficient of the feature, if declared
+    description: str = ""
+
+
+@dataclass
+class FeaturesConfig:
+    name: str = MISSING
+    features: dict[str, FeatureConfig] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.features:
+            raise ConfigError("features.features", "declare at least one feature")
+        for name, feat in self.features.items():
+            key = f"features.features.{name}"
+            t = feat.transform
+            if t is Transform.clip:
+                if feat.lower is None and feat.upper is None:
+                    raise ConfigError(f"{key}.lower", "clip needs `lower`, `upper` or both")
+                if feat.lower is not None and feat.upper is not None and feat.lower >= feat.upper:
+                    raise ConfigError(f"{key}.lower", "must be below `upper`")
+            elif feat.lower is not None or feat.upper is not None:
+                raise ConfigError(f"{key}.lower", "`lower`/`upper` apply to transform=clip only")
+            if t is Transform.bins:
+                cuts = feat.cuts or []
+                if not cuts:
+                    raise ConfigError(f"{key}.cuts", "transform=bins needs at least one cut point")
+                if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
+                    raise ConfigError(f"{key}.cuts", "cut points must increase strictly")
+            elif feat.cuts is not None:
+                raise ConfigError(f"{key}.cuts", "`cuts` apply to transform=bins only")
+            if feat.missing is MissingPolicy.value and feat.fill_value is None:
+                raise ConfigError(f"{key}.fill_value", "missing=value needs `fill_value`")
+            numeric_only = (MissingPolicy.median, MissingPolicy.mean, MissingPolicy.value)
+            if t is Transform.onehot and feat.missing in numeric_only:
+                raise ConfigError(
+                    f"{key}.missing", f"{feat.missing.value} is for numeric features; use `level`"
+                )
+            if t in (Transform.numeric, Transform.clip, Transform.log1p):
+                if feat.missing is MissingPolicy.level:
+                    raise ConfigError(f"{key}.missing", "`level` is for onehot or bins features")
+                if feat.reference is not None:
+                    raise ConfigError(f"{key}.reference", "only onehot and bins have a reference")
+            if feat.merge and t is not Transform.onehot:
+                raise ConfigError(f"{key}.merge", "`merge` applies to transform=onehot only")
+            merged = [lvl for group in feat.merge.values() for lvl in group]
+            if len(merged) != len(set(merged)):
+                raise ConfigError(f"{key}.merge", "a raw level is merged into two groups")
+            if feat.expected_sign not in (None, 1, -1):
+                raise ConfigError(f"{key}.expected_sign", "must be 1, -1 or null")
+
+
+# ---------------------------------------------------------------------------------------------
+# selection (strategies other than `none` are added by the selection engine)
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class SelectionConfig:
+    strategy: str = "none"
+    force_in: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# glm, split, evaluation, serving
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class GLMConfig:
+    """Binomial GLM options (statsmodels)."""
+
+    link: Link = Link.logit
+    max_iter: int = 100
+    tol: float = 1e-8
+    cov_type: CovType = CovType.nonrobust
+    # Penalised fit (statsmodels `fit_regularized`, elastic net): 0 means none. With a penalty
+    # standard errors and p-values are not available and are reported as null.
+    alpha: float = 0.0
+    l1_wt: float = 1.0
+    # What a non-converged fit or (quasi-)complete separation does: `error` refuses the model,
+    # `warn` records the finding in the diagnostics and goes on.
+    on_nonconvergence: str = "error"
+    on_separation: str = "error"
+
+    def __post_init__(self) -> None:
+        if self.max_iter < 1:
+            raise ConfigError("glm.max_iter", "must be at least 1")
+        if not self.tol > 0:
+            raise ConfigError("glm.tol", "must be positive")
+        if self.alpha < 0:
+            raise ConfigError("glm.alpha", "must be non-negative")
+        if not 0.0 <= self.l1_wt <= 1.0:
+            raise ConfigError("glm.l1_wt", "must lie in [0, 1]")
+        for key in ("on_nonconvergence", "on_separation"):
+            if getattr(self, key) not in ("error", "warn"):
+                raise ConfigError(f"glm.{key}", f"must be error or warn, got {getattr(self, key)!r}")
+
+
+@dataclass
+class SplitConfig:
+    method: SplitMethod = SplitMethod.stratified
+    test_size: float = 0.3
+    seed: int = 42
+    # out_of_time: rows dated before `cutoff` train, the rest test (needs data.date_column)
+    cutoff: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.method is SplitMethod.stratified and not 0.0 < self.test_size < 1.0:
+            raise ConfigError("split.test_size", f"must lie in (0, 1), got {self.test_size}")
+        if self.method is SplitMethod.out_of_time and not self.cutoff:
+            raise ConfigError("split.cutoff", "split.method=out_of_time needs a cutoff date")
+
+
+@dataclass
+class DecisionConfig:
+    """The accept/decline cut-off on the probability of default.
+
+    With `cutoff` unset it is the cost-minimising one, c_fp / (c_fp + c_fn): declining a good
+    applicant costs `cost_false_positive`, accepting a bad one `cost_false_negative`.
+    """
+
+    cutoff: float | None = None
+    cost_false_negative: float = 5.0
+    cost_false_positive: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.cutoff is not None and not 0.0 < self.cutoff < 1.0:
+            raise ConfigError("evaluation.decision.cutoff", "must lie in (0, 1)")
+        if self.cost_false_negative <= 0 or self.cost_false_positive <= 0:
+            raise ConfigError("evaluation.decision", "costs must be positive")
+
+    @property
+    def threshold(self) -> float:
+        if self.cutoff is not None:
+            return self.cutoff
+        return self.cost_false_positive / (self.cost_false_positive + self.cost_false_negative)
+
+
+@dataclass
+class EvaluationConfig:
+    """Gates a model must pass to be promoted (null disables a gate).
+
+    Metric gates apply to the test sample, or to the training sample when there is none.
+    """
+
+    min_auc: float | None = None
+    min_gini: float | None = None
+    min_ks: float | None = None
+    max_brier: float | None = None
+    max_psi: float | None = None
+    max_vif: float | None = None
+    min_hosmer_lemeshow_pvalue: float | None = None
+    max_coefficient_pvalue: float | None = None
+    psi_bins: int = 10
+    calibration_groups: int = 10
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
+
+    def __post_init__(self) -> None:
+        if self.psi_bins < 2:
+            raise ConfigError("evaluation.psi_bins", "must be at least 2")
+        if self.calibration_groups < 3:
+            raise ConfigError("evaluation.calibration_groups", "must be at least 3")
+
+
+@dataclass
+class ServingConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 2
+    threads: int = 1
+    timeout: int = 30
+    graceful_timeout: int = 20
+    max_body_bytes: int = 1_048_576
+    max_batch_rows: int = 1000
+    log_format: str = "json"
+    model_path: str = "models/glm_model.json"
+    expected_model_sha256: str | None = None
+    model_version: str | None = None
+
+
+@dataclass
+class PathsConfig:
+    # Promoted artifacts (relative to the directory the command runs from).
+    models_dir: str = "models"
+    # evaluate/score: the model card to load.
+    model: str = "models/glm_model.json"
+
+
+@dataclass
+class AppConfig:
+    mode: Mode = Mode.train
+    data: DataConfig = MISSING
+    features: FeaturesConfig = MISSING
+    selection: SelectionConfig = MISSING
+    glm: GLMConfig = MISSING
+    split: SplitConfig = MISSING
+    evaluation: EvaluationConfig = MISSING
+    serving: ServingConfig = MISSING
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    # Print the coefficient table and metrics on the terminal.
+    verbose: bool = True
+
+
+def register_configs() -> None:
+    """Register every schema in Hydra's ConfigStore.
+
+    ``base_config`` types the primary config; ``<group>/base_<group>`` is the schema each group
+    option names first in its own defaults list. Imported lazily so the core never needs Hydra.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=AppConfig)
+    for group, node in (
+        ("data", DataConfig),
+        ("features", FeaturesConfig),
+        ("selection", SelectionConfig),
+        ("glm", GLMConfig),
+        ("split", SplitConfig),
+        ("evaluation", EvaluationConfig),
+        ("serving", ServingConfig),
+    ):
+        cs.store(group=group, name=f"base_{group}", node=node)
+
+
+def to_plain(value: Any) -> Any:
+    """A config dataclass (or any nesting of them) as JSON-serialisable data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    return value

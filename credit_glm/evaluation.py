@@ -1,0 +1,46 @@
+"""Evaluation gates: the thresholds a model must meet to be promoted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from credit_glm.config import EvaluationConfig
+
+__all__ = ["gate_failures"]
+
+
+def gate_failures(
+    gates: EvaluationConfig,
+    metrics: Mapping[str, Any],
+    sample: str,
+    psi: float | None = None,
+    vif: Mapping[str, float | None] | None = None,
+    pvalues: Mapping[str, float | None] | None = None,
+) -> list[str]:
+    """Every gate the model fails, as readable reasons (empty when it passes).
+
+    ``metrics`` are those of ``sample`` (``test``, or ``train`` when there is no test sample).
+    """
+    out: list[str] = []
+    lower_bounds = (("min_auc", "auc"), ("min_gini", "gini"), ("min_ks", "ks"),
+                    ("min_hosmer_lemeshow_pvalue", "hosmer_lemeshow_pvalue"))
+    for gate, key in lower_bounds:
+        bound = getattr(gates, gate)
+        if bound is not None and metrics[key] < bound:
+            out.append(f"evaluation.{gate}: {sample} {key} {metrics[key]:.4f} < {bound}")
+    if gates.max_brier is not None and metrics["brier"] > gates.max_brier:
+        out.append(f"evaluation.max_brier: {sample} brier {metrics['brier']:.4f} > {gates.max_brier}")
+    if gates.max_psi is not None and psi is not None and psi > gates.max_psi:
+        out.append(f"evaluation.max_psi: train-vs-{sample} score PSI {psi:.4f} > {gates.max_psi}")
+    if gates.max_vif is not None and vif:
+        for name, value in vif.items():
+            if value is None or value > gates.max_vif:
+                shown = "inf" if value is None else f"{value:.2f}"
+                out.append(f"evaluation.max_vif: feature {name!r} VIF {shown} > {gates.max_vif}")
+    if gates.max_coefficient_pvalue is not None and pvalues:
+        for term, p in pvalues.items():
+            if term != "Intercept" and p is not None and p > gates.max_coefficient_pvalue:
+                out.append(f"evaluation.max_coefficient_pvalue: term {term!r} p-value {p:.4f} "
+                           f"> {gates.max_coefficient_pvalue}")
+    return out

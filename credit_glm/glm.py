@@ -1,0 +1,213 @@
+"""Fitting the binomial GLM with statsmodels, and the checks that refuse a bad fit.
+
+:func:`fit_glm` returns an immutable :class:`GLMFit`: the statistics every later step needs
+(parameters, standard errors, likelihoods, information criteria) plus the statsmodels results
+object for the diagnostics and the pickled artifact.
+
+A model is never silently bad: a fit that did not converge, or whose fitted probabilities reach
+0 or 1 (complete or quasi-complete separation: Albert & Anderson 1984), raises
+:class:`~credit_glm.errors.ModelFitError` naming the terms involved, or, with
+``on_nonconvergence``/``on_separation: warn``, is kept with the finding recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+from credit_glm.config import GLMConfig, Link
+from credit_glm.errors import ModelFitError
+
+__all__ = ["GLMFit", "binomial_family", "fit_glm", "inverse_link"]
+
+# Fitted probabilities this close to 0 or 1 mean the likelihood is still climbing toward a
+# boundary: a linear predictor beyond about +-18.4 on the logit scale.
+SEPARATION_EPS = 1e-8
+
+
+def binomial_family(link: Link) -> Any:
+    links = {
+        Link.logit: sm.families.links.Logit,
+        Link.probit: sm.families.links.Probit,
+        Link.cloglog: sm.families.links.CLogLog,
+    }
+    return sm.families.Binomial(link=links[link]())
+
+
+def inverse_link(link: Link | str, eta: np.ndarray) -> np.ndarray:
+    """Probability from the linear predictor; the same formulas statsmodels' links use."""
+    link = Link(link)
+    if link is Link.logit:
+        return np.asarray(1.0 / (1.0 + np.exp(-eta)))
+    if link is Link.probit:
+        return np.asarray(stats.norm.cdf(eta))
+    return np.asarray(1.0 - np.exp(-np.exp(eta)))
+
+
+@dataclass(frozen=True)
+class GLMFit:
+    """An immutable summary of a fitted binomial GLM."""
+
+    terms: tuple[str, ...]
+    link: Link
+    params: np.ndarray
+    bse: np.ndarray | None  # None for a penalised fit
+    pvalues: np.ndarray | None
+    conf_int: np.ndarray | None  # (p, 2), 95%
+    llf: float
+    llnull: float
+    deviance: float
+    aic: float
+    bic: float
+    n_obs: float  # sum of weights (the row count without weights)
+    n_params: int
+    converged: bool
+    iterations: int
+    penalised: bool
+    findings: tuple[str, ...]
+    cov_type: str
+    results: Any  # statsmodels results (data removed before it is saved)
+
+    @property
+    def zvalues(self) -> np.ndarray | None:
+        return None if self.bse is None else self.params / self.bse
+
+    @property
+    def pseudo_r2(self) -> float:
+        """McFadden's pseudo R-squared, 1 - llf / llnull (McFadden 1974)."""
+        return 1.0 - self.llf / self.llnull
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return inverse_link(self.link, X @ self.params)
+
+
+def _loglike(family: Any, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
+    return float(family.loglike(y, mu, freq_weights=w))
+
+
+def _suspect_terms(terms: tuple[str, ...], params: np.ndarray, bse: np.ndarray | None) -> str:
+    big = [t for t, b in zip(terms, params, strict=True) if abs(b) > 10 and t != "Intercept"]
+    if bse is not None:
+        big += [t for t, s in zip(terms, bse, strict=True) if s > 1e3 and t not in big]
+    return ", ".join(big) if big else "(no single term stands out)"
+
+
+def fit_glm(
+    X: np.ndarray,
+    y: np.ndarray,
+    terms: tuple[str, ...],
+    options: GLMConfig,
+    weights: np.ndarray | None = None,
+) -> GLMFit:
+    """Fit a binomial GLM with statsmodels.
+
+    Parameters
+    ----------
+    X
+        Design matrix, column 0 the intercept.
+    y
+        0/1 outcome (1 = default).
+    terms
+        Names of the columns of ``X``.
+    options
+        Link, iteration limit, tolerance, covariance type, optional elastic-net penalty, and what
+        non-convergence or separation does.
+    weights
+        Optional frequency weights (a row with weight 2 counts as two applicants).
+
+    Raises
+    ------
+    ModelFitError
+        Non-convergence, separation (under ``error``), a rank-deficient design.
+    """
+    if X.shape[1] != len(terms):
+        raise ValueError("X and terms disagree")
+    rank = np.linalg.matrix_rank(X)
+    if rank < X.shape[1]:
+        raise ModelFitError(
+            f"the design matrix is rank-deficient (rank {rank} < {X.shape[1]} columns): some "
+            "terms are linear combinations of others (a level present in every row, duplicated "
+            "features, or a bin/level that coincides with another)"
+        )
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    family = binomial_family(options.link)
+    model = sm.GLM(y, X, family=family, freq_weights=w if weights is not None else None)
+    findings: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if options.alpha > 0:
+            alpha = np.full(X.shape[1], options.alpha)
+            alpha[0] = 0.0  # never shrink the intercept
+            results = model.fit_regularized(
+                method="elastic_net", alpha=alpha, L1_wt=options.l1_wt,
+                maxiter=options.max_iter, cnvrg_tol=options.tol,
+            )
+            params = np.asarray(results.params, dtype=float)
+            converged, iterations = True, options.max_iter
+            bse = pvalues = conf_int = None
+        else:
+            results = model.fit(maxiter=options.max_iter, tol=options.tol,
+                                cov_type=options.cov_type.value)
+            params = np.asarray(results.params, dtype=float)
+            converged = bool(results.converged)
+            iterations = int(results.fit_history["iteration"])
+            bse = np.asarray(results.bse, dtype=float)
+            pvalues = np.asarray(results.pvalues, dtype=float)
+            conf_int = np.asarray(results.conf_int(alpha=0.05), dtype=float)
+    mu = inverse_link(options.link, X @ params)
+    separated = bool(np.any((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
+    separated |= any(issubclass(c.category, PerfectSeparationWarning) for c in caught)
+    if any(issubclass(c.category, ConvergenceWarning) for c in caught):
+        converged = False
+    if not converged:
+        msg = (f"the GLM did not converge in glm.max_iter={options.max_iter} iterations "
+               f"(suspect terms: {_suspect_terms(terms, params, bse)})")
+        if options.on_nonconvergence == "error":
+            raise ModelFitError(msg + "; raise glm.max_iter, drop or merge the suspect terms, "
+                                "or set glm.on_nonconvergence=warn")
+        findings.append(msg)
+    if separated:
+        n_edge = int(np.sum((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
+        msg = (f"complete or quasi-complete separation: {n_edge} rows fitted with a probability "
+               f"within {SEPARATION_EPS:g} of 0 or 1 (suspect terms: "
+               f"{_suspect_terms(terms, params, bse)})")
+        if options.on_separation == "error":
+            raise ModelFitError(msg + "; merge the levels or bins involved, drop the feature, "
+                                "add a penalty (glm.alpha), or set glm.on_separation=warn")
+        findings.append(msg)
+    n_obs = float(w.sum())
+    mu_c = np.clip(mu, 1e-300, 1 - 1e-16)
+    llf = _loglike(family, y, mu_c, w)
+    ybar = float(np.sum(w * y) / n_obs)
+    llnull = _loglike(family, y, np.full_like(mu, ybar), w)
+    # for 0/1 outcomes the saturated log-likelihood is 0, so the deviance is -2 llf
+    deviance = -2.0 * llf
+    k = X.shape[1]
+    return GLMFit(
+        terms=terms,
+        link=options.link,
+        params=params,
+        bse=bse,
+        pvalues=pvalues,
+        conf_int=conf_int,
+        llf=llf,
+        llnull=llnull,
+        deviance=deviance,
+        aic=-2.0 * llf + 2.0 * k,
+        bic=-2.0 * llf + k * math.log(n_obs),
+        n_obs=n_obs,
+        n_params=k,
+        converged=converged,
+        iterations=iterations,
+        penalised=options.alpha > 0,
+        findings=tuple(findings),
+        cov_type=options.cov_type.value if options.alpha == 0 else "none (penalised fit)",
+        results=results,
+    )

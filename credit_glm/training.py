@@ -1,0 +1,208 @@
+"""The training pipeline: config and a table in, a frozen model with its evidence out.
+
+``train(config, frame)`` is pure: it reads no file and writes none. The command line, the Python
+API (:mod:`credit_glm.api`) and the tests all call it, so there is one way a model is made:
+
+validate (schema) → outcome → split → freeze features → select → fit (statsmodels) → metrics,
+diagnostics, gates → model card.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credit_glm import metrics as m
+from credit_glm.config import AppConfig, ColumnType, DataConfig
+from credit_glm.diagnostics import coefficient_table, collinearity_report, fit_statistics
+from credit_glm.errors import DataError, ValidationFailed
+from credit_glm.evaluation import gate_failures
+from credit_glm.features import ModelSpec, design_matrix, fit_feature_spec
+from credit_glm.glm import GLMFit, fit_glm
+from credit_glm.schema import build_schema, validate_frame
+from credit_glm.scoring import ScoringModel
+from credit_glm.split import Split, split_rows
+
+__all__ = ["SelectionOutcome", "TrainedModel", "outcome_vector", "sample_metrics", "train"]
+
+
+@dataclass(frozen=True)
+class SelectionOutcome:
+    """Which features the selection step kept, and its audit trail (JSON-serialisable)."""
+
+    strategy: str
+    selected: tuple[str, ...]
+    audit: dict[str, Any] = field(default_factory=dict)
+
+
+# The selection step: (config, spec, X_train, y_train, weights) -> outcome. The default keeps
+# every feature; the selection engine registers the search strategies here.
+Selector = Callable[[AppConfig, ModelSpec, np.ndarray, np.ndarray, "np.ndarray | None"],
+                    SelectionOutcome]
+
+
+def keep_all(config: AppConfig, spec: ModelSpec, X: np.ndarray, y: np.ndarray,
+             weights: np.ndarray | None) -> SelectionOutcome:
+    return SelectionOutcome(strategy="none", selected=spec.feature_names)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A fitted model and everything known about it. ``card`` is the JSON model card body."""
+
+    config: AppConfig
+    spec: ModelSpec
+    fit: GLMFit
+    scorer: ScoringModel
+    selection: SelectionOutcome
+    metrics: dict[str, Any]
+    diagnostics: dict[str, Any]
+    gate_failures: tuple[str, ...]
+    train_scores: np.ndarray
+    self_check: dict[str, Any]
+    timings: dict[str, float]
+
+    @property
+    def passed(self) -> bool:
+        return not self.gate_failures
+
+
+def outcome_vector(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
+    """1 where the target equals the declared event value, else 0."""
+    target = data.target.column
+    col = frame[target]
+    declared = data.columns.get(target)
+    if declared is not None and declared.type in (ColumnType.float, ColumnType.int):
+        try:
+            event = float(data.target.event)
+        except ValueError:
+            raise DataError(f"data.target.event={data.target.event!r} is not a number, but "
+                            f"{target!r} is numeric") from None
+        values = col.to_numpy(dtype="float64", na_value=np.nan)
+        return (values == event).astype(float)
+    return (col.astype(str).to_numpy() == str(data.target.event)).astype(float)
+
+
+def sample_metrics(y: np.ndarray, p: np.ndarray, config: AppConfig) -> dict[str, Any]:
+    """Discrimination, calibration and the decision at the cut-off for one sample."""
+    ev = config.evaluation
+    out: dict[str, Any] = dict(m.binary_metrics(y, p, groups=ev.calibration_groups))
+    out["calibration"] = m.calibration_table(y, p, groups=ev.calibration_groups)
+    out["decision"] = {"cutoff": ev.decision.threshold,
+                       **m.confusion_at_cutoff(y, p, ev.decision.threshold)}
+    return out
+
+
+def _check_outcome(y: np.ndarray, data: DataConfig) -> None:
+    events = int(y.sum())
+    if events == 0 or events == y.size:
+        seen = "only events" if events else "no events"
+        raise DataError(
+            f"target {data.target.column!r} has one class only ({seen} with event value "
+            f"{data.target.event!r} in {y.size} rows): a model needs both defaults and non-defaults"
+        )
+
+
+def _self_check_row(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for col in spec.columns:
+        value = frame[col].iloc[0]
+        if isinstance(value, np.generic):
+            value = value.item()
+        row[col] = None if pd.isna(value) else value
+    return row
+
+
+def train(
+    config: AppConfig,
+    frame: pd.DataFrame,
+    selector: Selector = keep_all,
+) -> TrainedModel:
+    """Train a model as ``config`` says on ``frame`` (the raw table, validated here).
+
+    Raises
+    ------
+    ValidationFailed, DataError, ConfigError, ModelFitError
+        Each naming what is wrong. Gate failures do not raise: they are in the result.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    data = config.data
+    if len(frame) == 0:
+        raise DataError("the training data has no rows")
+    frame = validate_frame(frame, build_schema(data, "training"), data, "training data")
+    frame = frame.reset_index(drop=True)
+    y = outcome_vector(frame, data)
+    _check_outcome(y, data)
+    weights = None
+    if data.weight_column:
+        weights = frame[data.weight_column].to_numpy(dtype="float64", na_value=np.nan)
+        if not np.all(weights > 0):
+            raise DataError(f"weight column {data.weight_column!r} must be positive everywhere")
+    dates = frame[data.date_column] if data.date_column else None
+    split: Split = split_rows(y, config.split, dates)
+    train_frame = frame.iloc[split.train].reset_index(drop=True)
+    test_frame = frame.iloc[split.test].reset_index(drop=True)
+    y_train, y_test = y[split.train], y[split.test]
+    w_train = None if weights is None else weights[split.train]
+    timings["validate_split"] = time.perf_counter() - t0
+
+    full_spec = fit_feature_spec(config.features, data, train_frame)
+    X_full = design_matrix(full_spec, train_frame)
+    t1 = time.perf_counter()
+    selection = selector(config, full_spec, X_full, y_train, w_train)
+    timings["selection"] = time.perf_counter() - t1
+    spec = full_spec.subset(selection.selected)
+    X_train = design_matrix(spec, train_frame)
+
+    t2 = time.perf_counter()
+    fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train)
+    timings["fit"] = time.perf_counter() - t2
+    scorer = ScoringModel(spec=spec, params=fit.params, link=config.glm.link)
+    p_train = fit.predict(X_train)
+
+    metrics: dict[str, Any] = {"train": sample_metrics(y_train, p_train, config), "test": None,
+                               "stability": None}
+    psi_value: float | None = None
+    if split.test.size:
+        try:
+            p_test = scorer.predict(test_frame)
+        except ValidationFailed as err:
+            raise ValidationFailed(err.violations, "test sample (features)") from None
+        metrics["test"] = sample_metrics(y_test, p_test, config)
+        psi = m.population_stability_index(p_train, p_test, bins=config.evaluation.psi_bins)
+        psi_value = psi.value
+        metrics["stability"] = {
+            "psi_train_test": psi.value,
+            "edges": [float(e) for e in psi.edges],
+            "train_share": [float(s) for s in psi.expected_share],
+            "test_share": [float(s) for s in psi.actual_share],
+        }
+    diagnostics = {
+        "fit": fit_statistics(fit),
+        "coefficients": coefficient_table(fit),
+        "collinearity": collinearity_report(X_train, spec),
+        "split": {"method": config.split.method.value, "train_rows": int(split.train.size),
+                  "test_rows": int(split.test.size), "train_events": int(y_train.sum()),
+                  "test_events": int(y_test.sum())},
+    }
+    gated_sample = "test" if metrics["test"] is not None else "train"
+    vif = {k: v["vif"] for k, v in diagnostics["collinearity"]["features"].items()}
+    pvalues = {row["term"]: row["p_value"] for row in diagnostics["coefficients"]}
+    failures = gate_failures(config.evaluation, metrics[gated_sample], gated_sample,
+                             psi=psi_value, vif=vif, pvalues=pvalues)
+    self_row = _self_check_row(train_frame, spec)
+    self_check = {"features": self_row,
+                  "probability_of_default": float(scorer.predict(
+                      {k: [v] for k, v in self_row.items()})[0])}
+    timings["total"] = time.perf_counter() - t0
+    return TrainedModel(
+        config=config, spec=spec, fit=fit, scorer=scorer, selection=selection, metrics=metrics,
+        diagnostics=diagnostics, gate_failures=tuple(failures), train_scores=p_train,
+        self_check=self_check, timings=timings,
+    )
