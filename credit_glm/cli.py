@@ -21,7 +21,7 @@ from credit_glm.artifact import load_card, write_artifacts
 from credit_glm.config import AppConfig, Mode
 from credit_glm.errors import ConfigError, CreditGLMError, GateFailure
 from credit_glm.evaluation import gate_failures
-from credit_glm.model_card import build_card
+from credit_glm.model_card import build_card, json_safe
 from credit_glm.report import format_evaluation, format_training
 from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
 from credit_glm.scoring import ScoringModel
@@ -48,7 +48,7 @@ def to_app_config(cfg: DictConfig) -> AppConfig:
 def _write_json(path: Path, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n")
+    tmp.write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False, default=str) + "\n")
     tmp.replace(path)
 
 
@@ -142,6 +142,10 @@ def run(cfg: DictConfig, output_dir: Path) -> int:
             run_train(app, output_dir)
         elif app.mode is Mode.evaluate:
             run_evaluate(app, output_dir)
+        elif app.mode is Mode.serve:
+            from credit_glm.service.server import serve
+
+            return serve(app)
         else:
             print(f"error: mode={app.mode.value} is not available yet", file=sys.stderr)
             return 2

@@ -23,6 +23,7 @@ __all__ = [
     "CARD_FORMAT",
     "build_card",
     "canonical_json",
+    "json_safe",
     "library_versions",
     "model_sha256",
     "sha256_hex",
@@ -34,21 +35,21 @@ CARD_FORMAT_VERSION = 1
 PREDICTIVE_KEYS = ("link", "feature_spec", "coefficients", "schema")
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _json_safe(value.item())
+        return json_safe(value.item())
     return value
 
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, no NaN: the bytes every hash here is taken of."""
-    return json.dumps(_json_safe(value), sort_keys=True, separators=(",", ":"),
+    return json.dumps(json_safe(value), sort_keys=True, separators=(",", ":"),
                       allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
@@ -119,7 +120,7 @@ def build_card(
         "training_data": {"source": data_source, "sha256": data_sha256, "rows": data_rows},
         "libraries": library_versions(),
     }
-    card = _json_safe(card)
+    card = json_safe(card)
     digest = model_sha256(card)
     card["model_sha256"] = digest
     card["model_version"] = f"{cfg.data.name}-{digest[:12]}"

@@ -98,14 +98,14 @@ def _split(rows: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(pairs_with_ties)
 def test_auc_equals_brute_force_pairwise_with_ties(rows: list[tuple[int, int]]) -> None:
     y, p = _split(rows)
     assert roc_auc(y, p) == pytest.approx(brute_force_auc(y, p), abs=1e-12)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(pairs_with_ties)
 def test_auc_equals_trapezoidal_roc_area(rows: list[tuple[int, int]]) -> None:
     y, p = _split(rows)
@@ -172,19 +172,21 @@ def test_auc_rejects_bad_input(y: list[float], p: list[float], message: str) -> 
 # ---------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(pairs_with_ties)
 def test_ks_equals_brute_force_and_scipy(rows: list[tuple[int, int]]) -> None:
     y, p = _split(rows)
     ks = ks_statistic(y, p)
     assert ks == pytest.approx(brute_force_ks(y, p), abs=1e-12)
-    assert ks == pytest.approx(stats.ks_2samp(p[y == 1], p[y == 0]).statistic, abs=1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):  # scipy's p-value for tiny samples
+        scipy_ks = stats.ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic
+    assert ks == pytest.approx(scipy_ks, abs=1e-12)
 
 
 @pytest.mark.parametrize(("seed", "levels"), [(5, None), (6, 10)])
 def test_ks_matches_scipy_on_larger_samples(seed: int, levels: int | None) -> None:
     y, p = random_scored_sample(seed, 5000, levels)
-    expected = stats.ks_2samp(p[y == 1], p[y == 0]).statistic
+    expected = stats.ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic
     assert ks_statistic(y, p) == pytest.approx(expected, abs=1e-12)
 
 
@@ -193,9 +195,7 @@ def test_ks_does_not_split_ties() -> None:
     # only distinct score both CDFs jump to 1 together, so KS is 0.
     assert ks_statistic([1, 0], [0.5, 0.5]) == 0.0
     # events {.2, .6, .6}, non-events {.2, .6, .9}: at .2 gap 1/3-1/3=0, at .6 1-2/3=1/3
-    assert ks_statistic([1, 1, 1, 0, 0, 0], [0.2, 0.6, 0.6, 0.2, 0.6, 0.9]) == pytest.approx(
-        1 / 3
-    )
+    assert ks_statistic([1, 1, 1, 0, 0, 0], [0.2, 0.6, 0.6, 0.2, 0.6, 0.9]) == pytest.approx(1 / 3)
 
 
 def test_ks_rejects_one_class() -> None:
@@ -220,13 +220,16 @@ def test_brier_hand_example() -> None:
 def test_log_loss_hand_example() -> None:
     # probability given to what happened: 0.9, 0.8, 0.6, 0.5
     expected = -(math.log(0.9) + math.log(0.8) + math.log(0.6) + math.log(0.5)) / 4
-    assert expected == pytest.approx(0.3669845, abs=1e-7)
+    assert expected == pytest.approx(0.3831192, abs=1e-7)
     assert log_loss(HAND_Y, HAND_P) == pytest.approx(expected, rel=1e-14)
 
 
 def test_log_loss_clips_certain_mistakes() -> None:
-    # y=0 predicted p=1 costs -log(eps); y=1 predicted p=1 costs ~0.
-    assert log_loss([0, 1], [1.0, 1.0]) == pytest.approx(-math.log(1e-15) / 2, rel=1e-6)
+    # y=0 predicted p=1 costs -log(1 - (1 - eps)) ~ -log(eps) (1 - 1e-15 is not exact in
+    # binary, hence the log1p form); y=1 predicted p=1 costs -log(1 - eps) ~ 1e-15.
+    by_hand = (-math.log1p(-(1 - 1e-15)) - math.log(1 - 1e-15)) / 2
+    assert by_hand == pytest.approx(-math.log(1e-15) / 2, rel=1e-4)
+    assert log_loss([0, 1], [1.0, 1.0]) == pytest.approx(by_hand, rel=1e-12)
     assert log_loss([0, 1], [1.0, 1.0], eps=1e-3) == pytest.approx(
         (-math.log(1e-3) - math.log(1 - 1e-3)) / 2, rel=1e-12
     )
