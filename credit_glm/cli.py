@@ -145,7 +145,7 @@ def run(cfg: DictConfig, output_dir: Path) -> int:
         elif app.mode is Mode.serve:
             from credit_glm.service.server import serve
 
-            return serve(app)
+            return int(serve(app))
         else:
             print(f"error: mode={app.mode.value} is not available yet", file=sys.stderr)
             return 2

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
+
 from omegaconf import MISSING
 
 from credit_glm.errors import ConfigError
@@ -47,14 +48,14 @@ __all__ = [
 ]
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     train = "train"
     evaluate = "evaluate"
     score = "score"
     serve = "serve"
 
 
-class ColumnType(str, Enum):
+class ColumnType(StrEnum):
     """Declared type of an input column."""
 
     float = "float"
@@ -64,13 +65,13 @@ class ColumnType(str, Enum):
     date = "date"
 
 
-class Link(str, Enum):
+class Link(StrEnum):
     logit = "logit"
     probit = "probit"
     cloglog = "cloglog"
 
 
-class CovType(str, Enum):
+class CovType(StrEnum):
     nonrobust = "nonrobust"
     HC0 = "HC0"
     HC1 = "HC1"
@@ -78,13 +79,13 @@ class CovType(str, Enum):
     HC3 = "HC3"
 
 
-class SplitMethod(str, Enum):
+class SplitMethod(StrEnum):
     stratified = "stratified"
     out_of_time = "out_of_time"
     none = "none"
 
 
-class Transform(str, Enum):
+class Transform(StrEnum):
     """How a feature turns its column into design-matrix columns."""
 
     numeric = "numeric"  # as is
@@ -94,7 +95,7 @@ class Transform(str, Enum):
     onehot = "onehot"  # categorical; one indicator per level but the reference
 
 
-class MissingPolicy(str, Enum):
+class MissingPolicy(StrEnum):
     """What a missing value does, at training and at inference alike."""
 
     error = "error"  # refuse the row (the schema's `nullable` decides first)
@@ -104,7 +105,7 @@ class MissingPolicy(str, Enum):
     level = "level"  # onehot/bins: missing is a level of its own ("<missing>")
 
 
-class UnseenPolicy(str, Enum):
+class UnseenPolicy(StrEnum):
     """What a category not seen at training does at inference."""
 
     error = "error"
@@ -286,7 +287,8 @@ class GLMConfig:
             raise ConfigError("glm.l1_wt", "must lie in [0, 1]")
         for key in ("on_nonconvergence", "on_separation"):
             if getattr(self, key) not in ("error", "warn"):
-                raise ConfigError(f"glm.{key}", f"must be error or warn, got {getattr(self, key)!r}")
+                value = getattr(self, key)
+                raise ConfigError(f"glm.{key}", f"must be error or warn, got {value!r}")
 
 
 @dataclass

@@ -30,7 +30,8 @@ def gate_failures(
         if bound is not None and metrics[key] < bound:
             out.append(f"evaluation.{gate}: {sample} {key} {metrics[key]:.4f} < {bound}")
     if gates.max_brier is not None and metrics["brier"] > gates.max_brier:
-        out.append(f"evaluation.max_brier: {sample} brier {metrics['brier']:.4f} > {gates.max_brier}")
+        out.append(f"evaluation.max_brier: {sample} brier {metrics['brier']:.4f} "
+                   f"> {gates.max_brier}")
     if gates.max_psi is not None and psi is not None and psi > gates.max_psi:
         out.append(f"evaluation.max_psi: train-vs-{sample} score PSI {psi:.4f} > {gates.max_psi}")
     if gates.max_vif is not None and vif:

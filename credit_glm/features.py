@@ -216,8 +216,8 @@ def _fit_one(name: str, cfg: FeatureConfig, column: pd.Series, data: DataConfig)
         labels = _bin_labels(cuts)
         x = pd.to_numeric(column, errors="coerce").astype("float64")
         binned = _assign_bins(x.to_numpy(), cuts)
-        codes = pd.Series(binned)
-        counts = {labels[i]: int(n) for i, n in codes[codes >= 0].value_counts().items()}
+        seen, n_seen = np.unique(binned[binned >= 0], return_counts=True)
+        counts = {labels[int(i)]: int(n) for i, n in zip(seen, n_seen, strict=True)}
         if cfg.missing is MissingPolicy.level and bool(x.isna().any()):
             counts[MISSING_LEVEL] = int(x.isna().sum())
         empty = [lbl for lbl in labels if lbl not in counts]
@@ -419,7 +419,7 @@ def design_matrix(spec: ModelSpec, frame: Mapping[str, Any] | pd.DataFrame) -> n
     if problems:
         raise ValidationFailed(problems, "features")
     if n is None:
-        n = len(next(iter(frame.values()))) if len(frame) else 0
+        n = len(frame[next(iter(frame.keys()))]) if len(frame) else 0
     if spec.intercept:
         blocks.insert(0, np.ones((n, 1)))
     return np.ascontiguousarray(np.hstack(blocks)) if blocks else np.empty((n, 0))

@@ -132,7 +132,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def violations_from(err: SchemaErrors | SchemaError, data: DataConfig | None) -> list[SchemaViolation]:
+def violations_from(
+    err: SchemaErrors | SchemaError, data: DataConfig | None
+) -> list[SchemaViolation]:
     """Turn pandera's failure cases into one :class:`SchemaViolation` per (column, rule).
 
     When a value cannot be coerced, pandera runs the column's later checks on the raw values and
@@ -159,8 +161,8 @@ def violations_from(err: SchemaErrors | SchemaError, data: DataConfig | None) ->
     frame = cases.copy()
     frame["column"] = frame["column"].astype("object").where(frame["column"].notna(), "<table>")
     per_column = frame[~frame["check"].isin(["column_in_schema", "column_in_dataframe"])]
-    for (column, check), group in per_column.groupby(["column", "check"], sort=False):
-        column, check = str(column), str(check)
+    for (col_key, check_key), group in per_column.groupby(["column", "check"], sort=False):
+        column, check = str(col_key), str(check_key)
         if column in coerce_failed and not check.startswith("coerce_dtype"):
             continue
         rows = [int(i) for i in group["index"].tolist() if i is not None and not pd.isna(i)]

@@ -54,7 +54,7 @@ def split_rows(
         return _stratified(y, config.test_size, config.seed)
     if dates is None:
         raise DataError("split.method=out_of_time needs data.date_column")
-    cutoff = pd.Timestamp(config.cutoff)
+    cutoff = pd.Timestamp(str(config.cutoff))
     when = pd.to_datetime(dates).to_numpy()
     before = when < cutoff.to_datetime64()
     train, test = np.flatnonzero(before), np.flatnonzero(~before)

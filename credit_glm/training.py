@@ -84,8 +84,8 @@ def outcome_vector(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
             raise DataError(f"data.target.event={data.target.event!r} is not a number, but "
                             f"{target!r} is numeric") from None
         values = col.to_numpy(dtype="float64", na_value=np.nan)
-        return (values == event).astype(float)
-    return (col.astype(str).to_numpy() == str(data.target.event)).astype(float)
+        return np.asarray(values == event, dtype=float)
+    return np.asarray(col.astype(str).to_numpy() == str(data.target.event), dtype=float)
 
 
 def sample_metrics(y: np.ndarray, p: np.ndarray, config: AppConfig) -> dict[str, Any]:
@@ -183,7 +183,7 @@ def train(
             "train_share": [float(s) for s in psi.expected_share],
             "test_share": [float(s) for s in psi.actual_share],
         }
-    diagnostics = {
+    diagnostics: dict[str, Any] = {
         "fit": fit_statistics(fit),
         "coefficients": coefficient_table(fit),
         "collinearity": collinearity_report(X_train, spec),
