@@ -11,6 +11,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from credit_glm.config import register_configs
@@ -29,8 +30,12 @@ def config_dir() -> str:
 def main(cfg: DictConfig) -> None:
     from credit_glm.cli import run
 
-    code = run(cfg, Path(HydraConfig.get().runtime.output_dir))
-    if code:
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    code = run(cfg, Path(hydra_cfg.runtime.output_dir), promote=not multirun)
+    # In a sweep a failed job is recorded in its metrics.json and the sweep goes on; the
+    # summary callback exits non-zero at the end if any job failed.
+    if code and not multirun:
         sys.exit(code)
 
 

@@ -58,7 +58,7 @@ def _selector(app: AppConfig) -> Selector:
     raise ConfigError("selection.strategy", f"{app.selection.strategy!r} is not available")
 
 
-def run_train(app: AppConfig, output_dir: Path) -> dict[str, Any]:
+def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[str, Any]:
     frame, resolved = read_table(app.data.path, app.data)
     trained = train(app, frame, _selector(app))
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -71,6 +71,11 @@ def run_train(app: AppConfig, output_dir: Path) -> dict[str, Any]:
         summary["status"] = "gate failed"
         _write_json(output_dir / "metrics.json", summary)
         raise GateFailure(list(trained.gate_failures))
+    if not promote:
+        _write_json(output_dir / "metrics.json", summary)
+        print(f"model {card['model_version']} passed its gates; in a sweep it stays in "
+              f"{output_dir / 'model'} (promote one by copying it into {app.paths.models_dir})")
+        return summary
     pickle_path, card_path, _ = write_artifacts(trained, card, app.paths.models_dir)
     summary["promoted_to"] = str(card_path)
     _write_json(output_dir / "metrics.json", summary)
@@ -134,12 +139,15 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     return result
 
 
-def run(cfg: DictConfig, output_dir: Path) -> int:
-    """Run the mode the config names; return the process exit code."""
+def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
+    """Run the mode the config names; return the process exit code.
+
+    ``promote`` is false in a multirun: every job keeps its candidate in its own directory.
+    """
     try:
         app = to_app_config(cfg)
         if app.mode is Mode.train:
-            run_train(app, output_dir)
+            run_train(app, output_dir, promote)
         elif app.mode is Mode.evaluate:
             run_evaluate(app, output_dir)
         elif app.mode is Mode.serve:
