@@ -21,12 +21,13 @@ from credit_glm.artifact import load_card, write_artifacts
 from credit_glm.config import AppConfig, Mode
 from credit_glm.errors import ConfigError, CreditGLMError, GateFailure
 from credit_glm.evaluation import gate_failures
+from credit_glm.feature_selection import select_features
 from credit_glm.model_card import build_card, json_safe
 from credit_glm.report import format_evaluation, format_training
 from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
 from credit_glm.scoring import ScoringModel
 from credit_glm.tables import file_sha256, read_table
-from credit_glm.training import Selector, keep_all, outcome_vector, sample_metrics, train
+from credit_glm.training import outcome_vector, sample_metrics, train
 
 __all__ = ["run", "to_app_config"]
 
@@ -52,18 +53,13 @@ def _write_json(path: Path, payload: Any) -> None:
     tmp.replace(path)
 
 
-def _selector(app: AppConfig) -> Selector:
-    if app.selection.strategy == "none":
-        return keep_all
-    raise ConfigError("selection.strategy", f"{app.selection.strategy!r} is not available")
-
-
 def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[str, Any]:
     frame, resolved = read_table(app.data.path, app.data)
-    trained = train(app, frame, _selector(app))
+    trained = train(app, frame, select_features)
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     card = build_card(trained, app.data.path, file_sha256(resolved), len(frame), created)
     _, _, card = write_artifacts(trained, card, output_dir / "model")
+    _write_json(output_dir / "selection.json", card["selection"])
     summary = _run_summary(trained.config, card, trained.timings)
     if app.verbose:
         print(format_training(card))

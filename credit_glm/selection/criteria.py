@@ -1,0 +1,147 @@
+"""Selection criteria: information criteria and cross-validated discrimination/calibration.
+
+Every criterion is reported and compared as *lower is better*: AIC, BIC and log loss as they
+are, AUC as ``-AUC``. The information criteria follow statsmodels' GLM conventions so values
+can be compared with ``GLMResults``: ``AIC = -2 llf + 2 k`` and ``BIC = -2 llf + k ln(n)``
+with ``k`` the number of coefficients including the intercept and ``n`` the number of rows
+(the sum of the frequency weights when there are weights).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CRITERIA",
+    "CrossValidation",
+    "Criterion",
+    "make_folds",
+    "weighted_auc",
+    "weighted_log_loss",
+]
+
+Criterion = Literal["aic", "bic", "auc", "log_loss"]
+CRITERIA: tuple[str, ...] = ("aic", "bic", "auc", "log_loss")
+INFORMATION_CRITERIA: tuple[str, ...] = ("aic", "bic")
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+_LOG_LOSS_EPS = 1e-15
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """How a cross-validated criterion splits the rows.
+
+    Parameters
+    ----------
+    n_splits : int
+        Folds of k-fold cross-validation (ignored when ``holdout`` is set).
+    holdout : float, optional
+        Share of rows in a single test split instead of k folds.
+    seed : int
+        Seed of the ``numpy.random.default_rng`` that shuffles the rows.
+    stratified : bool
+        Keep the event rate of every fold (rows of each class are shuffled and dealt
+        separately, event class first).
+
+    Notes
+    -----
+    The criterion is the mean over the test folds of the per-fold metric, each model
+    refitted on the other folds. Folds depend only on ``y`` and these fields, so a seed
+    gives the same folds (and criterion values) on every machine and for every ``n_jobs``.
+    """
+
+    n_splits: int = 5
+    holdout: float | None = None
+    seed: int = 0
+    stratified: bool = True
+
+    def __post_init__(self) -> None:
+        if self.holdout is None:
+            if not isinstance(self.n_splits, int) or self.n_splits < 2:
+                raise ValueError(f"n_splits must be an integer >= 2, got {self.n_splits!r}")
+        elif not 0.0 < self.holdout < 1.0:
+            raise ValueError(f"holdout must be in (0, 1), got {self.holdout!r}")
+
+
+def make_folds(y: FloatArray, cv: CrossValidation) -> tuple[tuple[IntArray, IntArray], ...]:
+    """Train/test row indices of each split, deterministic in ``cv.seed``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Binary response (only used to stratify).
+    cv : CrossValidation
+
+    Returns
+    -------
+    tuple of (train, test) index arrays, sorted ascending.
+    """
+    rng = np.random.default_rng(cv.seed)
+    n = y.shape[0]
+    strata = (
+        [np.flatnonzero(y == 1.0), np.flatnonzero(y == 0.0)] if cv.stratified else [np.arange(n)]
+    )
+    if cv.holdout is not None:
+        test_mask = np.zeros(n, dtype=bool)
+        for rows in strata:
+            perm = rng.permutation(rows)
+            n_test = int(round(cv.holdout * rows.shape[0]))
+            test_mask[perm[:n_test]] = True
+        test = np.flatnonzero(test_mask)
+        train = np.flatnonzero(~test_mask)
+        if test.size == 0 or train.size == 0:
+            raise ValueError("holdout leaves an empty train or test split")
+        return ((train, test),)
+    fold = np.empty(n, dtype=np.intp)
+    for rows in strata:
+        perm = rng.permutation(rows)
+        fold[perm] = np.arange(perm.shape[0]) % cv.n_splits
+    splits = []
+    for k in range(cv.n_splits):
+        test = np.flatnonzero(fold == k)
+        if test.size == 0:
+            raise ValueError(f"{cv.n_splits} folds leave fold {k} empty")
+        splits.append((np.flatnonzero(fold != k), test))
+    return tuple(splits)
+
+
+def weighted_auc(y: FloatArray, p: FloatArray, w: FloatArray | None = None) -> float:
+    """Area under the ROC curve, ties counted as one half (Mann-Whitney), with weights.
+
+    Returns ``nan`` when a class has no weight.
+    """
+    ww = np.ones_like(p) if w is None else w
+    uniq, inverse = np.unique(p, return_inverse=True)
+    pos = np.bincount(inverse, weights=ww * y, minlength=uniq.size)
+    neg = np.bincount(inverse, weights=ww * (1.0 - y), minlength=uniq.size)
+    total_pos = float(pos.sum())
+    total_neg = float(neg.sum())
+    if total_pos <= 0.0 or total_neg <= 0.0:
+        return math.nan
+    below = np.cumsum(neg) - neg
+    return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
+
+
+def weighted_log_loss(y: FloatArray, p: FloatArray, w: FloatArray | None = None) -> float:
+    """Mean negative log-likelihood per (weighted) row, probabilities clipped to 1e-15."""
+    q = np.clip(p, _LOG_LOSS_EPS, 1.0 - _LOG_LOSS_EPS)
+    terms = -(y * np.log(q) + (1.0 - y) * np.log1p(-q))
+    if w is None:
+        return float(terms.mean())
+    return float(terms @ w / w.sum())
+
+
+def penalty_per_column(criterion: str, n_obs: float) -> float:
+    """Penalty of one coefficient: 2 for AIC, ``ln(n)`` for BIC."""
+    if criterion == "aic":
+        return 2.0
+    if criterion == "bic":
+        return math.log(n_obs)
+    raise ValueError(f"{criterion!r} is not an information criterion")
