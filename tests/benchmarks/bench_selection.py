@@ -57,27 +57,32 @@ NUMERIC = {
 def german_problem(n_features: int) -> SelectionProblem:
     """The first ``n_features`` features of the German credit data as a selection problem.
 
-    Numeric features are one column each; a categorical is one-hot encoded with its most
-    frequent level as reference, its columns forming one group. Event: ``creditability ==
-    "bad"``. (Stand-in until the package's design-matrix builder is used here.)
+    Built exactly as training builds it: the shipped schema and features YAML
+    (``conf/data/german_credit.yaml``, ``conf/features/german_credit.yaml``), the pandera schema,
+    the frozen feature spec and :func:`credit_glm.features.design_matrix`, on all 1,000 rows.
+    Event: ``creditability == "bad"``.
     """
-    frame = pd.read_csv(CSV, dtype=str, keep_default_na=False)
-    y = (frame.pop("creditability") == "bad").to_numpy(dtype=float)
-    columns = [np.ones(len(frame))]
-    groups = []
-    for name in list(frame.columns)[:n_features]:
-        if name in NUMERIC:
-            groups.append((name, (len(columns),)))
-            columns.append(frame[name].astype(float).to_numpy())
-            continue
-        counts = frame[name].value_counts()
-        reference = counts.index[0]
-        idx = []
-        for level in sorted(level for level in counts.index if level != reference):
-            idx.append(len(columns))
-            columns.append((frame[name] == level).to_numpy(dtype=float))
-        groups.append((name, tuple(idx)))
-    return SelectionProblem(np.column_stack(columns), y, tuple(groups))
+    from omegaconf import OmegaConf
+
+    from credit_glm.config import DataConfig, FeaturesConfig
+    from credit_glm.features import design_matrix, fit_feature_spec
+    from credit_glm.schema import build_schema, validate_frame
+    from credit_glm.training import outcome_vector
+
+    def load(path: Path, schema: type) -> Any:
+        raw = OmegaConf.load(path)
+        raw.pop("defaults", None)
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    data = load(conf / "data" / "german_credit.yaml", DataConfig)
+    features = load(conf / "features" / "german_credit.yaml", FeaturesConfig)
+    raw_frame = pd.read_csv(CSV, dtype=str, keep_default_na=False, na_values=data.na_values)
+    frame = validate_frame(raw_frame, build_schema(data), data)
+    spec = fit_feature_spec(features, data, frame)
+    spec = spec.subset(spec.feature_names[:n_features])
+    return SelectionProblem(design_matrix(spec, frame), outcome_vector(frame, data),
+                            spec.groups())
 
 
 def all_subsets(m: int) -> list[tuple[int, ...]]:
