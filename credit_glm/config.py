@@ -26,6 +26,7 @@ __all__ = [
     "ColumnConfig",
     "ColumnType",
     "CovType",
+    "Criterion",
     "DataConfig",
     "DecisionConfig",
     "EvaluationConfig",
@@ -36,6 +37,7 @@ __all__ = [
     "MissingPolicy",
     "Mode",
     "PathsConfig",
+    "RandomConfig",
     "SelectionConfig",
     "ServingConfig",
     "SplitConfig",
@@ -247,13 +249,84 @@ class FeaturesConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# selection (strategies other than `none` are added by the selection engine)
+# selection: which features the model keeps
 # ---------------------------------------------------------------------------------------------
+class Criterion(StrEnum):
+    """What a selection strategy minimises (AUC is maximised)."""
+
+    aic = "aic"
+    bic = "bic"
+    pvalue = "pvalue"  # likelihood-ratio test p-values (stepwise entry/removal thresholds)
+    cv_auc = "cv_auc"  # seeded k-fold (or holdout) AUC
+    cv_logloss = "cv_logloss"  # seeded k-fold (or holdout) log loss
+
+
+STRATEGIES = ("none", "exhaustive", "forward", "backward", "stepwise", "random")
+
+
 @dataclass
 class SelectionConfig:
-    strategy: str = "none"
+    """One schema for every strategy; keys a strategy does not use are ignored by it."""
+
+    strategy: str = "none"  # none | exhaustive | forward | backward | stepwise | random
+    criterion: Criterion = Criterion.aic
+    # constraints, applied inside the search
     force_in: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    min_features: int = 0
+    max_features: int | None = None
+    max_vif: float | None = None  # GVIF^(1/df) of every kept feature
+    max_pvalue: float | None = None  # Wald p-value of every kept term
+    enforce_expected_signs: bool = True  # features.<f>.expected_sign, when declared
+    # stepwise / forward / backward with criterion=pvalue
+    p_enter: float = 0.05
+    p_remove: float = 0.10
+    # exhaustive
+    max_subsets: int = 1_048_576
+    # random search
+    n_iter: int = 200
+    seed: int = 42
+    # cv criteria: k folds (k=1 means one stratified holdout of `holdout_size`)
+    cv_folds: int = 5
+    holdout_size: float = 0.3
+    # audit trail: the N best subsets (exhaustive/random) kept in the model card
+    top_n: int = 10
+    n_jobs: int = 1
+    progress: bool = True  # a progress bar on a terminal (never in CI or when piped)
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError("selection.strategy",
+                              f"must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.min_features < 0:
+            raise ConfigError("selection.min_features", "must be non-negative")
+        if self.max_features is not None and self.max_features < max(self.min_features, 1):
+            raise ConfigError("selection.max_features",
+                              "must be at least 1 and at least min_features")
+        for key in ("p_enter", "p_remove"):
+            if not 0.0 < getattr(self, key) < 1.0:
+                raise ConfigError(f"selection.{key}", "must lie in (0, 1)")
+        if self.p_remove < self.p_enter:
+            raise ConfigError("selection.p_remove",
+                              "must be at least p_enter (or stepwise can cycle)")
+        overlap = set(self.force_in) & set(self.exclude)
+        if overlap:
+            raise ConfigError("selection.force_in", f"{sorted(overlap)} also excluded")
+        if self.max_subsets < 1 or self.n_iter < 1 or self.top_n < 1:
+            raise ConfigError("selection", "max_subsets, n_iter and top_n must be positive")
+        if self.cv_folds < 1:
+            raise ConfigError("selection.cv_folds", "must be at least 1")
+        if not 0.0 < self.holdout_size < 1.0:
+            raise ConfigError("selection.holdout_size", "must lie in (0, 1)")
+        if self.n_jobs == 0 or self.n_jobs < -1:
+            raise ConfigError("selection.n_jobs", "must be a positive count or -1 (all cores)")
+
+
+@dataclass
+class RandomConfig:
+    """The seed of everything random in a run (split, random search, CV folds) by default."""
+
+    seed: int = 42
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,18 +432,66 @@ class EvaluationConfig:
 
 @dataclass
 class ServingConfig:
+    """The inference service (``mode=serve``): gunicorn, the pinned model, limits and signals.
+
+    ``cutoff`` overrides the decision cut-off recorded in the model card (``decision.cutoff``);
+    unset, the card's cut-off is used, so the service decides exactly as evaluation did.
+    """
+
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 2
+    # threads per worker; the gthread worker is always used (it keeps connections alive)
     threads: int = 1
     timeout: int = 30
     graceful_timeout: int = 20
+    # seconds, after SIGTERM, during which /ready answers 503 while requests are still served
+    drain_seconds: float = 2.0
+    keepalive: int = 5
+    # SO_REUSEPORT: each worker gets its own listening socket and the kernel spreads new
+    # connections over them; without it, workers race to accept and a few kept-alive clients
+    # can all land on one worker. Lets another process of this user bind the same port.
+    reuse_port: bool = False
     max_body_bytes: int = 1_048_576
     max_batch_rows: int = 1000
-    log_format: str = "json"
+    log_format: str = "json"  # json | text
+    # log the validated feature values of each request (off: they may be personal data)
+    log_features: bool = False
     model_path: str = "models/glm_model.json"
+    # refuse to start unless the card's model_sha256 / model_version equal these
     expected_model_sha256: str | None = None
     model_version: str | None = None
+    cutoff: float | None = None
+    # reject a request carrying a field the schema does not declare (422); false ignores it
+    reject_extra_fields: bool = True
+    # predictions per worker in the rolling window the score PSI is computed on
+    psi_window: int = 1000
+    # prometheus_client multiprocess directory (emptied at start); a fresh temporary
+    # directory when unset and PROMETHEUS_MULTIPROC_DIR is not set either
+    metrics_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        positive = ("workers", "threads", "timeout", "graceful_timeout", "max_batch_rows")
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise ConfigError(f"serving.{key}", "must be at least 1")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("serving.port", f"must lie in [0, 65535], got {self.port}")
+        if self.keepalive < 0 or self.drain_seconds < 0:
+            raise ConfigError("serving.keepalive", "keepalive and drain_seconds must be >= 0")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("serving.max_body_bytes", "must be at least 1024")
+        if self.log_format not in ("json", "text"):
+            raise ConfigError("serving.log_format",
+                              f"must be json or text, got {self.log_format!r}")
+        if self.cutoff is not None and not 0.0 < self.cutoff < 1.0:
+            raise ConfigError("serving.cutoff", "must lie in (0, 1)")
+        if self.psi_window < 10:
+            raise ConfigError("serving.psi_window", "must be at least 10")
+        sha = self.expected_model_sha256
+        if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+            raise ConfigError("serving.expected_model_sha256",
+                              "must be 64 lowercase hexadecimal characters")
 
 
 @dataclass
@@ -391,6 +512,7 @@ class AppConfig:
     split: SplitConfig = MISSING
     evaluation: EvaluationConfig = MISSING
     serving: ServingConfig = MISSING
+    random: RandomConfig = field(default_factory=RandomConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     # Print the coefficient table and metrics on the terminal.
     verbose: bool = True

@@ -9,6 +9,8 @@ with statsmodels by :func:`credit_glm.training.train` for the diagnostics.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from credit_glm.config import AppConfig, Criterion
@@ -58,23 +60,27 @@ def _run(config: AppConfig, problem: SelectionProblem,
         raise ConfigError("selection.criterion",
                           f"pvalue is a stepwise criterion; {sel.strategy} needs aic, bic, "
                           "cv_auc or cv_logloss")
-    progress: str | None = "auto" if sel.progress else None
-    common = {"criterion": criterion, "cv": cv, "progress": progress}
+    progress: Literal["auto"] | None = "auto" if sel.progress else None
     if sel.strategy == "exhaustive":
-        return select_exhaustive(problem, constraints, top_n=sel.top_n,
-                                 max_subsets=sel.max_subsets, n_jobs=sel.n_jobs, **common)
+        return select_exhaustive(problem, constraints, criterion=criterion, cv=cv,
+                                 progress=progress, top_n=sel.top_n,
+                                 max_subsets=sel.max_subsets, n_jobs=sel.n_jobs)
     if sel.strategy == "random":
         # subset sizes come from the constraints (min_features / max_features)
-        return select_random(problem, constraints, n_iter=sel.n_iter, seed=sel.seed,
-                             top_n=sel.top_n, n_jobs=sel.n_jobs, **common)
+        return select_random(problem, constraints, criterion=criterion, cv=cv,
+                             progress=progress, n_iter=sel.n_iter, seed=sel.seed,
+                             top_n=sel.top_n, n_jobs=sel.n_jobs)
     if sel.strategy == "forward":
-        return select_forward(problem, constraints, p_enter=sel.p_enter, top_n=sel.top_n,
-                              n_jobs=sel.n_jobs, **common)
+        return select_forward(problem, constraints, criterion=criterion, cv=cv,
+                              progress=progress, p_enter=sel.p_enter, top_n=sel.top_n,
+                              n_jobs=sel.n_jobs)
     if sel.strategy == "backward":
-        return select_backward(problem, constraints, p_remove=sel.p_remove, top_n=sel.top_n,
-                               n_jobs=sel.n_jobs, **common)
-    return select_stepwise(problem, constraints, p_enter=sel.p_enter, p_remove=sel.p_remove,
-                           top_n=sel.top_n, n_jobs=sel.n_jobs, **common)
+        return select_backward(problem, constraints, criterion=criterion, cv=cv,
+                               progress=progress, p_remove=sel.p_remove, top_n=sel.top_n,
+                               n_jobs=sel.n_jobs)
+    return select_stepwise(problem, constraints, criterion=criterion, cv=cv, progress=progress,
+                           p_enter=sel.p_enter, p_remove=sel.p_remove, top_n=sel.top_n,
+                           n_jobs=sel.n_jobs)
 
 
 def select_features(
