@@ -1,0 +1,401 @@
+"""The Flask application: routes, request validation, scoring, errors, metrics and logs.
+
+:func:`create_app` is the app factory; gunicorn serves what it returns
+(:mod:`credit_glm.service.gunicorn_app`) and tests can call it directly. The app holds no model
+state of its own: it scores with the :class:`~credit_glm.service.model.ServedModel` it is given.
+
+Every response, including every error, is JSON; errors are RFC 9457 problem details
+(:mod:`credit_glm.service.problems`). Bad input is a 4xx, never a 500 and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+
+from credit_glm.config import ServingConfig
+from credit_glm.errors import ValidationFailed
+from credit_glm.features import design_matrix
+from credit_glm.service import metrics as m
+from credit_glm.service.bookkeeping import (
+    ENDPOINTS,
+    KEY_ERROR_KIND,
+    KEY_FEATURES,
+    KEY_REQUEST_ID,
+    KEY_ROWS,
+    RequestBookkeeping,
+)
+from credit_glm.service.health import ModelHealth, UnseenLevels
+from credit_glm.service.model import ServedModel, decisions
+from credit_glm.service.openapi import openapi_document
+from credit_glm.service.problems import PROBLEM_JSON, Problem, dumps, problem_body
+from credit_glm.service.readiness import Readiness
+from credit_glm.service.validation import NO_VALUE, FieldError, echo_value
+
+__all__ = ["ENDPOINTS", "ServiceState", "create_app"]
+
+_JSON: Final = "application/json"
+_CARD_INFO_KEYS: Final = ("model_version", "model_sha256", "config_sha256", "created_at", "link",
+                          "target", "selected_features", "selection", "coefficients",
+                          "feature_spec", "schema", "metrics", "decision", "gates",
+                          "score_baseline", "training_data", "libraries")
+_STATUS_KIND: Final = {400: "bad_request", 413: "payload_too_large",
+                       415: "unsupported_media_type"}
+_log = logging.getLogger("credit_glm.service")
+
+
+@dataclass
+class ServiceState:
+    """What the routes share: the model, the settings, readiness and the health recorder."""
+
+    model: ServedModel
+    settings: ServingConfig
+    readiness: Readiness
+    health: ModelHealth
+    unseen: UnseenLevels
+    openapi: str
+    model_info: str
+    ready: bool = False
+    ready_reason: str = "not started"
+    pid: int = field(default_factory=os.getpid)
+
+    def start(self) -> None:
+        """Run the self-check in this process and publish the model-info gauge (at creation,
+        and again in each worker after the fork)."""
+        self.pid = os.getpid()
+        self.ready, self.ready_reason = self.model.self_check()
+        m.MODEL_INFO.labels(model_version=self.model.version, model_sha256=self.model.sha256,
+                            config_sha256=self.model.config_sha256).set(1)
+
+
+def _spec_rule(text: str) -> str:
+    if text.startswith("missing value"):
+        return "missing_value"
+    if text.startswith("category not seen"):
+        return "unseen_category"
+    if text.startswith("log1p domain"):
+        return "domain"
+    if text.startswith("required column"):
+        return "required"
+    return "feature_spec"
+
+
+def _spec_errors(err: ValidationFailed, row: int | None) -> list[FieldError]:
+    out = []
+    for v in err.violations:
+        value = echo_value(v.values[0]) if v.values else NO_VALUE
+        out.append(FieldError(v.column, _spec_rule(v.rule), v.rule, value, row))
+    return out
+
+
+def _json_response(body: Mapping[str, Any], status: int = 200) -> Response:
+    return Response(dumps(body), status=status, mimetype=_JSON)
+
+
+def create_app(model: ServedModel, settings: ServingConfig,
+               readiness: Readiness | None = None) -> Flask:
+    """The Flask app serving ``model``.
+
+    Parameters
+    ----------
+    model
+        The loaded, verified model (:func:`credit_glm.service.model.load_served_model`).
+    settings
+        ``serving`` config: limits, cut-off, logging.
+    readiness
+        The draining flag shared with the gunicorn master (a private one when omitted).
+    """
+    app = Flask("credit_glm.service")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    card = model.card
+    info = {k: card[k] for k in _CARD_INFO_KEYS if k in card}
+    info["features"] = {"columns": list(model.validator.columns),
+                        "json_schema": openapi_document(model, settings)["components"]
+                        ["schemas"]["Features"]}
+    info["serving"] = {"cutoff": model.cutoff,
+                       "cutoff_source": "card" if settings.cutoff is None else "serving.cutoff",
+                       "reject_extra_fields": settings.reject_extra_fields}
+    state = ServiceState(
+        model=model, settings=settings, readiness=readiness or Readiness(),
+        health=ModelHealth(model.psi_edges, settings.psi_window, model.validator.columns,
+                           model.validator.rules),
+        unseen=UnseenLevels.from_spec(model.scorer.spec.features),
+        openapi=dumps(openapi_document(model, settings)),
+        model_info=dumps(info),
+    )
+    state.start()
+    app.extensions["credit_glm"] = state
+    _register_routes(app, state)
+    _register_errors(app)
+    app.wsgi_app = RequestBookkeeping(  # type: ignore[method-assign]
+        app.wsgi_app, lambda: state.pid, settings.log_features)
+    return app
+
+
+# ---------------------------------------------------------------------------------------------
+# routes
+# ---------------------------------------------------------------------------------------------
+def _body(environ: dict[str, Any], limit: int | None) -> bytes:
+    """The request body, read straight from the WSGI input; 413 past ``MAX_CONTENT_LENGTH``.
+
+    With a Content-Length the body is read in one call (Werkzeug's limited-stream loop costs
+    more than the rest of a small request's parsing). A chunked body (no Content-Length, the
+    server terminating the stream) is read to one byte past the limit to tell it is longer:
+    Werkzeug's limited stream stops at the limit and would return a silently truncated body.
+    """
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        try:
+            size = int(length)
+        except ValueError:
+            raise Problem("bad_request", "the Content-Length header is not a number") from None
+        if limit is not None and size > limit:
+            raise RequestEntityTooLarge()
+        data: bytes = stream.read(size)
+        return data
+    if "wsgi.input_terminated" not in environ:
+        return b""  # no length and no terminated stream: nothing can be read safely
+    data = stream.read() if limit is None else stream.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def _read_json(environ: dict[str, Any], limit: int | None) -> Any:
+    """The JSON body of a request (its WSGI environ), or the problem with it."""
+    content_type: str = environ.get("CONTENT_TYPE", "")
+    if content_type != _JSON and content_type.partition(";")[0].strip().lower() != _JSON:
+        raise Problem("unsupported_media_type",
+                      "send the body as JSON with Content-Type: application/json")
+    raw = _body(environ, limit)
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise Problem("malformed_json", "the body is not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        raise Problem("malformed_json", f"the body is not valid JSON: {err.msg} at line "
+                      f"{err.lineno} column {err.colno}") from None
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else "not valid JSON"
+        raise Problem("malformed_json", f"the body is {reason}") from None
+
+
+def _envelope(body: Any, key: str, kind: type) -> Any:
+    """The one member ``key`` of the body object, of JSON type ``kind``."""
+    expected = "an object" if kind is dict else "an array"
+    if not isinstance(body, dict):
+        raise Problem("validation", f"the body must be a JSON object with {key!r}",
+                      [FieldError("", "type", "expected a JSON object", echo_value(body))])
+    errors = [FieldError(str(k)[:100], "unknown_field", "field not allowed here")
+              for k in body if k != key]
+    if key not in body:
+        errors.append(FieldError(key, "required", "required field is missing"))
+    elif not isinstance(body[key], kind):
+        errors.append(FieldError(key, "type", f"expected {expected}", echo_value(body[key])))
+    if errors:
+        raise Problem("validation", f"the body must be an object with the one member {key!r}",
+                      errors)
+    return body[key]
+
+
+def _register_routes(app: Flask, state: ServiceState) -> None:
+    model = state.model
+    validator = model.validator
+    scorer = model.scorer
+    health = state.health
+    cutoff = model.cutoff
+    version = model.version
+    columns_of = validator.columns
+    max_rows = state.settings.max_batch_rows
+    log_features = state.settings.log_features
+    single_accept = m.PREDICTIONS.labels("/predict", "accept")
+    single_decline = m.PREDICTIONS.labels("/predict", "decline")
+    batch_accept = m.PREDICTIONS.labels("/predict/batch", "accept")
+    batch_decline = m.PREDICTIONS.labels("/predict/batch", "decline")
+    check_unseen = bool(state.unseen.known)
+    limit = state.settings.max_body_bytes
+    head = dumps({"model_version": version, "cutoff": cutoff})[1:-1]
+
+    def record_scores(p: np.ndarray, columns: Mapping[str, list[Any]]) -> list[str]:
+        health.observe_scores(p)
+        health.observe_accepted(columns)
+        if check_unseen:
+            health.observe_mapped(state.unseen.count(columns))
+        labels = decisions(p, cutoff)
+        declined = labels.count("decline")
+        if declined:
+            m.BUFFER.inc(batch_decline, declined)
+        if len(labels) > declined:
+            m.BUFFER.inc(batch_accept, len(labels) - declined)
+        return labels
+
+    def reject(errors: Sequence[FieldError], base: tuple[str, ...], rows: int | None) -> Problem:
+        health.observe_errors(errors)
+        if rows is None:
+            detail = f"the features break {len(errors)} rule(s) of the model's schema"
+        else:
+            bad = len({e.row for e in errors})
+            detail = (f"{bad} of {rows} row(s) break the model's schema; the batch is "
+                      "rejected as a whole")
+        return Problem("validation", detail, errors, base=base)
+
+    @app.get("/health")
+    def health_route() -> Response:
+        return _json_response({"status": "ok"})
+
+    @app.get("/ready")
+    def ready_route() -> Response:
+        if state.readiness.draining:
+            return _json_response({"status": "draining", "ready": False,
+                                   "reason": "shutting down"}, 503)
+        if not state.ready:
+            return _json_response({"status": "not ready", "ready": False,
+                                   "reason": state.ready_reason}, 503)
+        return _json_response({"status": "ready", "ready": True, "model_version": version})
+
+    @app.post("/predict")
+    def predict_route() -> Response:
+        environ = request.environ
+        features = _envelope(_read_json(environ, limit), "features", dict)
+        fast = validator.fast_ok(features)
+        if fast:
+            clean = features
+        else:
+            clean, errors = validator.validate(features)
+            if errors:
+                raise reject(errors, ("features",), None)
+        try:
+            p = model.predict_record(clean)
+        except ValidationFailed as err:
+            raise reject(_spec_errors(err, None), ("features",), None) from None
+        score = float(p[0])
+        health.observe_scores(p)
+        if not fast or check_unseen:  # the fast path admits no null
+            columns = {c: [clean.get(c)] for c in columns_of}
+            health.observe_accepted(columns)
+            if check_unseen:
+                health.observe_mapped(state.unseen.count(columns))
+        declined = score >= cutoff
+        label = "decline" if declined else "accept"
+        m.BUFFER.inc(single_decline if declined else single_accept)
+        if log_features:
+            environ[KEY_FEATURES] = {c: clean.get(c) for c in columns_of}
+        # as json.dumps would write it: the request id is [A-Za-z0-9._:-], the rest is fixed
+        return Response(f'{{"request_id":"{environ[KEY_REQUEST_ID]}",{head},'
+                        f'"probability_of_default":{score!r},"decision":"{label}"}}',
+                        mimetype=_JSON)
+
+    @app.post("/predict/batch")
+    def batch_route() -> Response:
+        environ = request.environ
+        instances = _envelope(_read_json(environ, limit), "instances", list)
+        n = len(instances)
+        environ[KEY_ROWS] = n
+        if n == 0:
+            raise Problem("validation", "instances holds no rows",
+                          [FieldError("instances", "min_items", "at least one row is needed")])
+        if n > max_rows:
+            raise Problem("batch_too_large", f"{n} rows sent; serving.max_batch_rows is "
+                          f"{max_rows}", extra={"max_batch_rows": max_rows})
+        columns, rows, errors = validator.to_columns(instances)
+        p: np.ndarray | None = None
+        if rows:
+            try:
+                p = model.predict(columns)
+            except ValidationFailed:
+                errors = errors + _row_by_row(columns, rows)
+        if errors:
+            errors.sort(key=lambda e: -1 if e.row is None else e.row)
+            raise reject(errors, ("instances",), n)
+        assert p is not None  # every row is valid and was scored
+        labels = record_scores(p, columns)
+        if log_features:
+            environ[KEY_FEATURES] = columns
+        head = dumps({"request_id": environ[KEY_REQUEST_ID], "model_version": version,
+                      "cutoff": cutoff})
+        # repr of a float is what json.dumps writes for it (shortest round-trip form)
+        items = ",".join([f'{{"probability_of_default":{v!r},"decision":"{d}"}}'
+                          for v, d in zip(p.tolist(), labels, strict=True)])
+        return Response(f'{head[:-1]},"predictions":[{items}]}}', mimetype=_JSON)
+
+    def _row_by_row(columns: Mapping[str, list[Any]], rows: Sequence[int]) -> list[FieldError]:
+        # error path only: which rows the feature spec refuses, each with its own index
+        errors: list[FieldError] = []
+        for j, row in enumerate(rows):
+            try:
+                design_matrix(scorer.spec, {c: [v[j]] for c, v in columns.items()})
+            except ValidationFailed as err:
+                errors.extend(_spec_errors(err, row))
+        return errors
+
+    @app.get("/model/info")
+    def info_route() -> Response:
+        return Response(state.model_info, mimetype=_JSON)
+
+    @app.get("/openapi.json")
+    def openapi_route() -> Response:
+        return Response(state.openapi, mimetype=_JSON)
+
+    @app.get("/metrics")
+    def metrics_route() -> Response:
+        m.BUFFER.publish()  # this worker's figures up to now; the others' are <= 0.25 s old
+        body, content_type = m.render(model.psi_shares, model.psi_edges,
+                                      request.headers.get("Accept", ""))
+        return Response(body, content_type=content_type)
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------------------------
+def _problem_response(problem: Problem) -> Response:
+    environ = request.environ
+    environ[KEY_ERROR_KIND] = problem.kind
+    body = problem_body(problem, request.path[:200], environ.get(KEY_REQUEST_ID, ""))
+    response = Response(dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _on_problem(problem: Problem) -> Response:
+        return _problem_response(problem)
+
+    @app.errorhandler(HTTPException)
+    def _on_http(err: HTTPException) -> Response:
+        code = err.code or 500
+        kind = _STATUS_KIND.get(code, "http_error")
+        if code == 404:
+            problem = Problem("not_found", f"no route {request.path[:200]!r}; see /openapi.json")
+        elif code == 405:
+            allowed = sorted(getattr(err, "valid_methods", None) or [])
+            problem = Problem("method_not_allowed",
+                              f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                              headers={"Allow": ", ".join(allowed)} if isinstance(
+                                  err, MethodNotAllowed) else None)
+        elif code == 413:
+            problem = Problem("payload_too_large", "the body is over serving.max_body_bytes "
+                              f"({app.config['MAX_CONTENT_LENGTH']} bytes)")
+        elif kind in ("bad_request", "unsupported_media_type"):
+            problem = Problem(kind, err.description or err.name)
+        else:
+            problem = Problem("bad_request", f"{err.name}")
+            problem.status, problem.title = code, err.name
+        return _problem_response(problem)
+
+    @app.errorhandler(Exception)
+    def _on_error(err: Exception) -> Response:
+        _log.exception("unhandled error in %s %s (request %s)", request.method,
+                       request.path[:200], request.environ.get(KEY_REQUEST_ID, ""))
+        return _problem_response(Problem("internal", "an internal error occurred; it has been "
+                                         "logged with this request_id"))

@@ -1,0 +1,175 @@
+"""gunicorn, started from Python: the application, its settings, hooks and a draining master.
+
+``@hydra.main`` owns ``sys.argv``, so gunicorn is configured through
+``gunicorn.app.base.BaseApplication`` rather than its command line. The app is created before
+the fork (``preload_app``): the model is loaded, verified and compiled once, and a start-up
+error stops the server before any worker exists.
+
+Shutdown on SIGTERM (:class:`DrainingArbiter`): the master flips the shared readiness flag, so
+``/ready`` answers 503 on every worker and responses close their connection, keeps serving
+for ``serving.drain_seconds``, then stops as gunicorn does: listeners closed, workers sent
+SIGTERM, in-flight requests (and requests already sent on kept-alive connections) completed
+within ``serving.graceful_timeout``. SIGINT and SIGQUIT stop at once, as in gunicorn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from credit_glm.config import ServingConfig
+from credit_glm.service.readiness import Readiness
+
+__all__ = ["DrainingArbiter", "ServiceApplication", "gunicorn_options"]
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def gunicorn_options(settings: ServingConfig) -> dict[str, Any]:
+    """gunicorn settings from ``serving`` (hooks are added by :class:`ServiceApplication`)."""
+    from credit_glm.service.logs import JsonGunicornLogger
+
+    options: dict[str, Any] = {
+        "bind": [_bind(settings.host, settings.port)],
+        "workers": settings.workers,
+        # gthread for every thread count: unlike the sync worker it keeps connections alive
+        "worker_class": "gthread",
+        "threads": settings.threads,
+        "timeout": settings.timeout,
+        "graceful_timeout": settings.graceful_timeout,
+        "keepalive": settings.keepalive,
+        "reuse_port": settings.reuse_port,
+        "preload_app": True,
+        "accesslog": None,  # the app writes one structured line per request itself
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "credit-glm",
+        # a control socket shared by every gunicorn of this user would clash between servers
+        "control_socket_disable": True,
+    }
+    if settings.log_format == "json":
+        options["logger_class"] = JsonGunicornLogger
+    if os.path.isdir("/dev/shm"):
+        options["worker_tmp_dir"] = "/dev/shm"  # heartbeat files off the (maybe slow) disk
+    return options
+
+
+def write_problem(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's error writer, as RFC 9457 JSON instead of HTML.
+
+    gunicorn answers requests it cannot parse (a request line or header over its limits, a bad
+    chunk size) itself, before the app sees them, with ``gunicorn.util.write_error``; the
+    workers replace that function with this one (``post_fork``), so those errors are JSON too.
+    """
+    from gunicorn import util
+
+    from credit_glm.service.problems import dumps, problem_type
+
+    body = dumps({"type": problem_type("http_protocol"), "title": reason, "status": status,
+                  "detail": message[:200], "instance": "", "request_id": ""}).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class DrainingArbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's master, with a drain period before a graceful stop on SIGTERM."""
+
+    def __init__(self, app: BaseApplication, readiness: Readiness, drain_seconds: float) -> None:
+        super().__init__(app)
+        self.readiness = readiness
+        self.drain_seconds = drain_seconds
+
+    def handle_term(self) -> None:
+        if not self.readiness.draining:
+            self.readiness.start_draining()
+            self.log.info("SIGTERM: /ready now answers 503; serving %.1f s more, then stopping "
+                          "gracefully", self.drain_seconds)
+            deadline = time.monotonic() + self.drain_seconds
+            while (left := deadline - time.monotonic()) > 0:
+                time.sleep(min(left, 0.1))
+                self.reap_workers()
+        raise StopIteration
+
+
+class ServiceApplication(BaseApplication):  # type: ignore[misc]
+    """The gunicorn application serving a preloaded Flask app.
+
+    Parameters
+    ----------
+    wsgi
+        The app from :func:`credit_glm.service.app.create_app`.
+    settings
+        ``serving`` config.
+    readiness
+        The draining flag the app reads (created before the fork).
+    """
+
+    def __init__(self, wsgi: Flask, settings: ServingConfig, readiness: Readiness) -> None:
+        self.wsgi_app = wsgi
+        self.settings = settings
+        self.readiness = readiness
+        super().__init__()
+
+    def _hooks(self) -> dict[str, Callable[..., None]]:
+        from credit_glm.service import metrics
+
+        state = self.wsgi_app.extensions["credit_glm"]
+        readiness = self.readiness
+
+        def post_fork(server: Any, worker: Any) -> None:
+            from gunicorn import util
+            from threadpoolctl import threadpool_limits
+
+            util.write_error = write_problem
+            # one BLAS thread per worker: workers already fill the CPUs, and OpenBLAS threads
+            # spinning beside them only take CPU from the next request
+            threadpool_limits(limits=1, user_api="blas")
+
+        def post_worker_init(worker: Any) -> None:
+            # each worker runs the self-check itself and publishes the model-info gauge
+            state.start()
+
+        def pre_request(worker: Any, req: Any) -> None:
+            if readiness.draining and hasattr(req, "must_close"):
+                req.must_close = True  # answer with Connection: close while draining
+
+        def worker_exit(server: Any, worker: Any) -> None:
+            from credit_glm.service.logs import flush_requests
+
+            metrics.BUFFER.publish()
+            flush_requests()
+
+        def child_exit(server: Any, worker: Any) -> None:
+            if metrics.multiprocess_enabled():
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+        return {"post_fork": post_fork, "post_worker_init": post_worker_init,
+                "pre_request": pre_request, "worker_exit": worker_exit,
+                "child_exit": child_exit}
+
+    def load_config(self) -> None:
+        for key, value in {**gunicorn_options(self.settings), **self._hooks()}.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.wsgi_app
+
+    def run(self) -> None:
+        try:
+            DrainingArbiter(self, self.readiness, self.settings.drain_seconds).run()
+        except RuntimeError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.stderr.flush()
+            sys.exit(1)

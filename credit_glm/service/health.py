@@ -1,0 +1,190 @@
+"""Model-health signals: the score distribution and what the inputs look like.
+
+- every scored probability goes to the ``credit_glm_probability_of_default`` histogram and to a
+  rolling window (the last ``serving.psi_window`` scores of this worker), kept as counts per
+  training-baseline PSI bin and published (with the other metrics, every 0.25 s and before a
+  scrape) to a live-summed gauge; the PSI is computed from the sum over workers at scrape time
+  (:func:`credit_glm.service.metrics.score_psi`);
+- per input feature, counters of out-of-range values (``min``/``max``/``finite`` rules),
+  unknown categories (declared categories, or levels the model never saw) and missing values
+  (a missing field, a null refused, or a null a feature's missing policy fills). Rejected
+  requests count too: drift shows first as rejections.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from credit_glm.config import Transform, UnseenPolicy
+from credit_glm.features import FeatureSpec
+from credit_glm.service import metrics as m
+from credit_glm.service.validation import FieldError
+
+__all__ = ["ModelHealth", "ScoreWindow", "UnseenLevels"]
+
+_OUT_OF_RANGE = frozenset({"min", "max", "finite", "domain"})
+_UNKNOWN = frozenset({"categories", "unseen_category"})
+_MISSING = frozenset({"required", "not_nullable", "missing_value"})
+
+
+class ScoreWindow:
+    """The last ``size`` scores of this process, as counts per PSI bin.
+
+    ``edges`` are the baseline's interior edges; bin ``i`` is ``[edges[i-1], edges[i])``, the
+    right-open convention of :func:`credit_glm.metrics.bin_proportions`. A ring buffer of bin
+    indices (-1: empty slot) makes adding a batch a few array operations.
+    """
+
+    def __init__(self, edges: Sequence[float], size: int) -> None:
+        self.edges = np.asarray(edges, dtype=float)
+        self._edge_list = [float(e) for e in edges]
+        self.size = size
+        # plain lists: one request touches one slot, where numpy's call cost would dominate
+        self.ring: list[int] = [-1] * size
+        self.position = 0
+        self.counts: list[int] = [0] * (len(self.edges) + 1)
+        self._lock = threading.Lock()
+
+    def add_one(self, score: float) -> None:
+        """Add one score."""
+        b = bisect_right(self._edge_list, score)
+        with self._lock:
+            previous = self.ring[self.position]
+            self.ring[self.position] = b
+            self.position = (self.position + 1) % self.size
+            self.counts[b] += 1
+            if previous >= 0:
+                self.counts[previous] -= 1
+
+    def add(self, scores: np.ndarray) -> None:
+        """Add scores, oldest first."""
+        bins = np.searchsorted(self.edges, np.asarray(scores, dtype=float), side="right")
+        if bins.size > self.size:
+            bins = bins[-self.size:]
+        k = bins.size
+        n_bins = len(self.counts)
+        with self._lock:
+            slots = (self.position + np.arange(k)) % self.size
+            ring = np.asarray(self.ring, dtype=np.intp)
+            old = ring[slots]
+            ring[slots] = bins
+            self.ring = ring.tolist()
+            self.position = (self.position + k) % self.size
+            delta = (np.bincount(bins, minlength=n_bins)
+                     - np.bincount(old[old >= 0], minlength=n_bins))
+            self.counts = (np.asarray(self.counts) + delta).tolist()
+
+
+class ModelHealth:
+    """Records the health signals of one process into the Prometheus metrics.
+
+    Parameters
+    ----------
+    edges
+        Interior edges of the training-baseline PSI bins.
+    window
+        Scores per process in the rolling PSI window.
+    features
+        The input fields the model reads (label values of the per-feature counters).
+    declared
+        Every field the schema declares (rejections on other names are not labelled).
+    """
+
+    def __init__(self, edges: Sequence[float], window: int, features: Sequence[str],
+                 declared: Iterable[str]) -> None:
+        self.window = ScoreWindow(edges, window)
+        self.features = tuple(features)
+        self.declared = frozenset(declared)
+        self._bin_gauges = [m.PSI_WINDOW.labels(bin=str(b)) for b in range(len(edges) + 1)]
+        self._published = [-1] * len(self._bin_gauges)
+        m.BUFFER.hooks.append(self.publish_window)
+        self._out_of_range = {f: m.FEATURE_OUT_OF_RANGE.labels(feature=f) for f in self.declared}
+        self._unknown = {f: m.FEATURE_UNKNOWN_CATEGORY.labels(feature=f) for f in self.declared}
+        self._missing = {f: m.FEATURE_MISSING.labels(feature=f) for f in self.declared}
+
+    def observe_scores(self, p: np.ndarray) -> None:
+        """A batch (or one) of scored probabilities."""
+        if p.size == 1:
+            score = float(p[0])
+            m.BUFFER.observe(m.PD, score)
+            self.window.add_one(score)
+        else:
+            m.BUFFER.observe_many(m.PD, p)
+            self.window.add(p)
+
+    def publish_window(self) -> None:
+        """Set the window gauges to this process's counts (run by each metrics publication)."""
+        counts = list(self.window.counts)
+        for b, (now, before) in enumerate(zip(counts, self._published, strict=True)):
+            if now != before:
+                self._bin_gauges[b].set(now)
+        self._published = counts
+
+    def observe_errors(self, errors: Iterable[FieldError]) -> None:
+        """Count the health-relevant rules among validation errors."""
+        for e in errors:
+            if e.field not in self.declared:
+                continue
+            if e.rule in _OUT_OF_RANGE:
+                m.BUFFER.inc(self._out_of_range[e.field])
+            elif e.rule in _UNKNOWN:
+                m.BUFFER.inc(self._unknown[e.field])
+            elif e.rule in _MISSING:
+                m.BUFFER.inc(self._missing[e.field])
+
+    def observe_accepted(self, columns: Mapping[str, list[object]]) -> None:
+        """Count nulls the model accepted (filled by a feature's missing policy)."""
+        for name in self.features:
+            values = columns.get(name)
+            if values:
+                n = values.count(None)
+                if n:
+                    m.BUFFER.inc(self._missing[name], n)
+
+    def observe_mapped(self, counts: Mapping[str, int]) -> None:
+        """Count unseen categories a feature mapped (``unseen: map``) instead of refusing."""
+        for name, n in counts.items():
+            if n and name in self._unknown:
+                m.BUFFER.inc(self._unknown[name], n)
+
+
+class UnseenLevels:
+    """Counts values a ``unseen: map`` one-hot feature maps because training never saw them.
+
+    Parameters
+    ----------
+    known
+        Per input column, the raw levels the feature encodes (its levels, its reference and
+        the raw levels it merges).
+    """
+
+    def __init__(self, known: Mapping[str, frozenset[str]]) -> None:
+        self.known = dict(known)
+
+    @classmethod
+    def from_spec(cls, features: Iterable[FeatureSpec]) -> UnseenLevels:
+        known: dict[str, frozenset[str]] = {}
+        for f in features:
+            if f.transform == Transform.onehot.value and f.unseen == UnseenPolicy.map.value:
+                levels = set(f.known_levels)
+                levels.update(raw for raw, _ in f.merge)
+                known[f.column] = frozenset(levels)
+        return cls(known)
+
+    def count(self, columns: Mapping[str, list[object]]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for name, levels in self.known.items():
+            values = columns.get(name) or []
+            out[name] = sum(1 for v in values if v is not None and _text(v) not in levels)
+        return out
+
+
+def _text(value: object) -> str:
+    # as credit_glm.features turns a value into a level label
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

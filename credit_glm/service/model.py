@@ -1,0 +1,200 @@
+"""The served model: the JSON model card, verified, pinned and compiled for requests.
+
+Loading reads the card only (never the joblib pickle), checks its recorded hashes, applies the
+pins of ``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the pandera schema
+from the declaration stored in the card, compiles it (:mod:`credit_glm.service.validation`) and
+runs the self-check: the card's recorded row must score to the recorded probability. Anything
+wrong is an :class:`~credit_glm.errors.ArtifactError` with a message, raised before the server
+binds its port.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandera.pandas as pa
+
+from credit_glm.artifact import load_card
+from credit_glm.config import DataConfig, ServingConfig
+from credit_glm.errors import ArtifactError, ConfigError, ValidationFailed
+from credit_glm.features import design_matrix
+from credit_glm.model_card import canonical_json, sha256_hex
+from credit_glm.schema import build_schema, data_config_from_dict
+from credit_glm.scoring import ScoringModel
+from credit_glm.service.encoding import DesignEncoder, probabilities
+from credit_glm.service.validation import RecordValidator, SchemaCompileError
+
+__all__ = ["SELF_CHECK_TOLERANCE", "ServedModel", "load_served_model", "served_model_from_card"]
+
+SUPPORTED_FORMAT_VERSIONS: Final = (1,)
+# The recorded self-check probability and the served one come from the same function on the
+# same row; a difference beyond this means a different model or a broken numeric stack.
+SELF_CHECK_TOLERANCE: Final = 1e-12
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What the service needs from a model card, built once at start-up."""
+
+    card: Mapping[str, Any]
+    path: str
+    scorer: ScoringModel
+    data: DataConfig
+    schema: pa.DataFrameSchema
+    validator: RecordValidator
+    encoder: DesignEncoder
+    cutoff: float
+    # interior PSI bin edges (the card's edges without the -inf/+inf ends) and baseline shares
+    psi_edges: tuple[float, ...]
+    psi_shares: tuple[float, ...]
+
+    @property
+    def version(self) -> str:
+        return str(self.card["model_version"])
+
+    @property
+    def sha256(self) -> str:
+        return str(self.card["model_sha256"])
+
+    @property
+    def config_sha256(self) -> str:
+        return str(self.card["config_sha256"])
+
+    def predict(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
+        """Probabilities of default of validated columns.
+
+        The design matrix comes from the compiled encoder when every value is encodable as
+        sent, else from :func:`credit_glm.features.design_matrix` itself, which applies the
+        missing and unseen policies or raises :class:`~credit_glm.errors.ValidationFailed`.
+        """
+        X = self.encoder.encode(columns)
+        if X is None:
+            X = design_matrix(self.scorer.spec, columns)
+        return probabilities(self.scorer, X)
+
+    def predict_record(self, record: Mapping[str, Any]) -> np.ndarray:
+        """:meth:`predict` of one validated record (field -> value)."""
+        X = self.encoder.encode_record(record)
+        if X is None:
+            X = design_matrix(self.scorer.spec, {c: [record.get(c)]
+                                                 for c in self.validator.columns})
+        return probabilities(self.scorer, X)
+
+    def self_check(self) -> tuple[bool, str]:
+        """Score the card's recorded row; ``(passed, explanation)``."""
+        recorded = self.card["self_check"]
+        features = recorded["features"]
+        clean, errors = self.validator.validate_one(features)
+        if errors:
+            return False, f"the recorded self-check row fails the schema: {errors[0].message}"
+        try:
+            p = float(self.predict({c: [clean.get(c)] for c in self.validator.columns})[0])
+        except ValidationFailed as err:
+            return False, f"the recorded self-check row cannot be scored: {err}"
+        expected = float(recorded["probability_of_default"])
+        if not abs(p - expected) <= SELF_CHECK_TOLERANCE:
+            return False, (f"self-check prediction {p!r} differs from the recorded "
+                           f"{expected!r} by more than {SELF_CHECK_TOLERANCE:g}")
+        return True, f"self-check prediction {p!r} matches the recorded value"
+
+
+def _baseline(card: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    base = card["score_baseline"]
+    edges = list(base["edges"])
+    shares = [float(s) for s in base["shares"]]
+    if len(edges) != len(shares) + 1 or len(shares) < 1:
+        raise ValueError("score_baseline: edges must have one more entry than shares")
+    if edges[0] is not None or edges[-1] is not None:
+        raise ValueError("score_baseline: the outer edges must be null (-inf/+inf)")
+    interior = tuple(float(e) for e in edges[1:-1])
+    if any(b <= a for a, b in zip(interior, interior[1:], strict=False)):
+        raise ValueError("score_baseline: edges must increase strictly")
+    if any(not s > 0 for s in shares) or not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+        raise ValueError("score_baseline: shares must be positive and sum to 1")
+    return interior, tuple(shares)
+
+
+def served_model_from_card(card: Mapping[str, Any], settings: ServingConfig,
+                           path: str = "<card>") -> ServedModel:
+    """Build the served model from a verified card (pins and hashes are checked by the caller).
+
+    Raises
+    ------
+    ArtifactError
+        The card lacks something the service needs, or its schema cannot be compiled.
+    """
+    try:
+        scorer = ScoringModel.from_card(card)
+        data = data_config_from_dict(card["schema"])
+        data = dataclasses.replace(data, strict=settings.reject_extra_fields)
+        schema = build_schema(data, "inference", required=scorer.spec.columns)
+        validator = RecordValidator.from_schema(schema, scorer.spec.columns)
+        edges, shares = _baseline(card)
+        cutoff = settings.cutoff if settings.cutoff is not None else float(
+            card["decision"]["cutoff"])
+        for key in ("self_check", "model_version", "config", "config_sha256"):
+            card[key]  # noqa: B018 - presence check
+    except SchemaCompileError as err:
+        raise ArtifactError(f"model card {path!r}: its schema cannot be compiled for "
+                            f"serving: {err}") from None
+    except (KeyError, TypeError, ValueError, ConfigError) as err:
+        raise ArtifactError(f"model card {path!r} cannot be served: "
+                            f"{type(err).__name__}: {err}") from None
+    return ServedModel(card=card, path=path, scorer=scorer, data=data, schema=schema,
+                       validator=validator, encoder=DesignEncoder(scorer), cutoff=cutoff,
+                       psi_edges=edges, psi_shares=shares)
+
+
+def load_served_model(settings: ServingConfig) -> ServedModel:
+    """Load, verify and pin the model card ``settings.model_path``.
+
+    Raises
+    ------
+    ArtifactError
+        Missing or corrupt card, a hash that does not match, a pin that does not match, a
+        card the service cannot use, or a failing self-check.
+    """
+    path = str(Path(settings.model_path))
+    card = load_card(path)  # checks the format and the recorded model_sha256
+    if card.get("format_version") not in SUPPORTED_FORMAT_VERSIONS:
+        raise ArtifactError(f"model card {path!r} has format_version "
+                            f"{card.get('format_version')!r}; this service reads "
+                            f"{', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}")
+    try:
+        config_hash = sha256_hex(canonical_json(card["config"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ArtifactError(f"model card {path!r} has no usable config: {err}") from None
+    if config_hash != card.get("config_sha256"):
+        raise ArtifactError(f"model card {path!r} is corrupt: its config hashes to "
+                            f"{config_hash[:12]}…, not the recorded config_sha256 "
+                            f"{str(card.get('config_sha256'))[:12]}…")
+    pinned_sha = settings.expected_model_sha256
+    if pinned_sha is not None and pinned_sha != card["model_sha256"]:
+        raise ArtifactError(f"serving.expected_model_sha256 is pinned to {pinned_sha}, but "
+                            f"{path!r} holds model {card['model_sha256']} "
+                            f"({card.get('model_version')}); refusing to serve it")
+    pinned_version = settings.model_version
+    if pinned_version is not None and pinned_version != card.get("model_version"):
+        raise ArtifactError(f"serving.model_version is pinned to {pinned_version!r}, but "
+                            f"{path!r} holds {card.get('model_version')!r}; refusing to serve it")
+    served = served_model_from_card(card, settings, path)
+    passed, why = served.self_check()
+    if not passed:
+        raise ArtifactError(f"model card {path!r}: {why}; refusing to serve it")
+    return served
+
+
+def decision(p: float, cutoff: float) -> str:
+    """``decline`` when the probability of default reaches the cut-off, else ``accept``."""
+    return "decline" if p >= cutoff else "accept"
+
+
+def decisions(p: np.ndarray, cutoff: float) -> list[str]:
+    """:func:`decision` for every probability."""
+    return ["decline" if v else "accept" for v in (p >= cutoff).tolist()]

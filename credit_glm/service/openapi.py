@@ -1,0 +1,240 @@
+"""The OpenAPI 3.1 description of the service, generated from the served model's schema.
+
+Every field of ``Features`` comes from the compiled schema (type, range, categories,
+nullability, required, extra fields refused) narrowed by what the model's feature spec can
+encode (a category the model never saw under ``unseen: error``, a null under
+``missing: error``, log1p's domain), so a request valid under this document is scored, and one
+that is not gets a 4xx naming the rule. Clients and fuzzers (schemathesis) read it at
+``GET /openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from credit_glm.config import ServingConfig
+from credit_glm.features import MISSING_LEVEL, FeatureSpec
+from credit_glm.service.model import ServedModel
+from credit_glm.service.problems import PROBLEM_JSON
+from credit_glm.service.validation import FieldRule
+
+__all__ = ["openapi_document"]
+
+_INT64 = (-(2**63), 2**63 - 1)
+_JSON = "application/json"
+
+
+def _encodable(feature: FeatureSpec) -> set[str] | None:
+    """Raw levels a one-hot feature under ``unseen: error`` encodes (None: any level)."""
+    if feature.transform != "onehot" or feature.unseen != "error":
+        return None
+    levels = {lvl for lvl in feature.known_levels if lvl != MISSING_LEVEL}
+    levels.update(raw for raw, _ in feature.merge)
+    return levels
+
+
+def _whole(value: float) -> float:
+    # an int field's bound as an integer when it is one (JSON Schema "minimum": 1, not 1.0)
+    return int(value) if float(value).is_integer() else value
+
+
+def _accepts_null(feature: FeatureSpec) -> bool:
+    if feature.transform in ("numeric", "clip", "log1p"):
+        return feature.fill is not None
+    return feature.missing == "level"
+
+
+def field_schema(rule: FieldRule, features: list[FeatureSpec]) -> dict[str, Any]:
+    """JSON Schema of one request field."""
+    out: dict[str, Any] = {}
+    null_ok = rule.nullable and all(_accepts_null(f) for f in features)
+    if rule.kind in ("float", "int"):
+        out["type"] = "number" if rule.kind == "float" else "integer"
+        lo: float | None = rule.minimum
+        hi: float | None = rule.maximum
+        if rule.kind == "int":
+            lo = _INT64[0] if lo is None else _whole(max(lo, _INT64[0]))
+            hi = _INT64[1] if hi is None else _whole(min(hi, _INT64[1]))
+        if lo is not None:
+            out["minimum"] = lo
+        if hi is not None:
+            out["maximum"] = hi
+        if any(f.transform == "log1p" for f in features) and (lo is None or lo <= -1):
+            out.pop("minimum", None)
+            out["exclusiveMinimum"] = -1
+        levels = [_encodable(f) for f in features]
+        known = [lv for lv in levels if lv is not None]
+        if rule.kind == "int" and known:
+            allowed = set.intersection(*known)
+            ints = sorted(int(v) for v in allowed if v.lstrip("-").isdigit())
+            out["enum"] = [v for v in ints if (lo is None or v >= lo) and (hi is None or v <= hi)]
+    elif rule.kind == "category":
+        out["type"] = "string"
+        allowed_list = list(rule.categories) if rule.categories is not None else None
+        for f in features:
+            enc = _encodable(f)
+            if enc is None:
+                continue
+            allowed_list = [c for c in (allowed_list or sorted(enc)) if c in enc]
+        if allowed_list is not None:
+            out["enum"] = allowed_list
+    elif rule.kind == "bool":
+        out["type"] = "boolean"
+    else:
+        out["type"] = "string"
+        out["format"] = "date"
+    if null_ok:
+        out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def features_schema(model: ServedModel) -> dict[str, Any]:
+    """JSON Schema of one record (``features``, or an item of ``instances``)."""
+    by_column: dict[str, list[FeatureSpec]] = {}
+    for f in model.scorer.spec.features:
+        by_column.setdefault(f.column, []).append(f)
+    properties: dict[str, Any] = {}
+    for name, rule in model.validator.rules.items():
+        prop = field_schema(rule, by_column.get(name, []))
+        description = model.data.columns[name].description if name in model.data.columns else ""
+        if description:
+            prop["description"] = description
+        properties[name] = prop
+    required = [n for n, r in model.validator.rules.items() if r.required]
+    return {"type": "object", "properties": properties, "required": required,
+            "additionalProperties": not model.validator.strict}
+
+
+def _problem_schema() -> dict[str, Any]:
+    entry = {
+        "type": "object",
+        "required": ["field", "pointer", "rule", "message"],
+        "properties": {
+            "row": {"type": "integer", "minimum": 0},
+            "field": {"type": "string"},
+            "pointer": {"type": "string"},
+            "rule": {"type": "string"},
+            "message": {"type": "string"},
+            "value": {},
+            "allowed": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    return {
+        "type": "object",
+        "description": "RFC 9457 problem details.",
+        "required": ["type", "title", "status", "detail", "instance", "request_id"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "request_id": {"type": "string"},
+            "error_count": {"type": "integer", "minimum": 1},
+            "errors": {"type": "array", "items": entry},
+            "errors_truncated": {"type": "boolean"},
+            "invalid_rows": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+            "max_batch_rows": {"type": "integer"},
+        },
+    }
+
+
+def _problems(*codes: int) -> dict[str, Any]:
+    text = {400: "Malformed JSON", 404: "Not found", 405: "Method not allowed",
+            413: "Body over serving.max_body_bytes", 415: "Content-Type is not application/json",
+            422: "The request breaks the schema", 500: "Internal error"}
+    return {str(c): {"description": text[c], "content": {
+        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}} for c in codes}
+
+
+def _ok(ref: str, description: str) -> dict[str, Any]:
+    return {"200": {"description": description, "content": {
+        _JSON: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}}
+
+
+def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of a service serving ``model`` with ``settings``."""
+    prediction: dict[str, Any] = {
+        "type": "object",
+        "required": ["probability_of_default", "decision"],
+        "properties": {
+            "probability_of_default": {"type": "number", "minimum": 0, "maximum": 1},
+            "decision": {"type": "string", "enum": ["accept", "decline"]},
+        },
+    }
+    envelope_props = {"request_id": {"type": "string"}, "model_version": {"type": "string"},
+                      "cutoff": {"type": "number"}}
+    schemas: dict[str, Any] = {
+        "Features": features_schema(model),
+        "PredictRequest": {
+            "type": "object", "required": ["features"], "additionalProperties": False,
+            "properties": {"features": {"$ref": "#/components/schemas/Features"}}},
+        "BatchRequest": {
+            "type": "object", "required": ["instances"], "additionalProperties": False,
+            "properties": {"instances": {
+                "type": "array", "minItems": 1, "maxItems": settings.max_batch_rows,
+                "items": {"$ref": "#/components/schemas/Features"}}}},
+        "Prediction": prediction,
+        "PredictResponse": {
+            "type": "object",
+            "required": ["request_id", "model_version", "cutoff", "probability_of_default",
+                         "decision"],
+            "properties": {**envelope_props, **prediction["properties"]}},
+        "BatchResponse": {
+            "type": "object", "required": ["request_id", "model_version", "cutoff",
+                                           "predictions"],
+            "properties": {**envelope_props, "predictions": {
+                "type": "array", "items": {"$ref": "#/components/schemas/Prediction"}}}},
+        "Health": {"type": "object", "required": ["status"],
+                   "properties": {"status": {"type": "string"}}},
+        "Ready": {"type": "object", "required": ["status", "ready"],
+                  "properties": {"status": {"type": "string"}, "ready": {"type": "boolean"},
+                                 "model_version": {"type": "string"},
+                                 "reason": {"type": "string"}}},
+        "ModelInfo": {"type": "object",
+                      "required": ["model_version", "model_sha256", "config_sha256", "features",
+                                   "schema", "coefficients", "metrics", "decision"]},
+        "Problem": _problem_schema(),
+    }
+
+    def post(op: str, summary: str, request: str, response: str) -> dict[str, Any]:
+        return {"post": {
+            "operationId": op, "summary": summary,
+            "requestBody": {"required": True, "content": {
+                _JSON: {"schema": {"$ref": f"#/components/schemas/{request}"}}}},
+            "responses": {**_ok(response, "Scored"), **_problems(400, 413, 415, 422)}}}
+
+    def get(op: str, summary: str, responses: Mapping[str, Any]) -> dict[str, Any]:
+        return {"get": {"operationId": op, "summary": summary, "responses": dict(responses)}}
+
+    ready_503 = {"503": {"description": "Not ready (starting, failed self-check or draining)",
+                         "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Ready"}}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "credit-glm scoring service",
+            "version": model.version,
+            "description": (f"Probability of default from model {model.version} "
+                            f"(model_sha256 {model.sha256}). Requests are validated against "
+                            "the schema the model was trained with."),
+        },
+        "paths": {
+            "/health": get("health", "Liveness", _ok("Health", "Alive")),
+            "/ready": get("ready", "Readiness", {**_ok("Ready", "Ready"), **ready_503}),
+            "/predict": post("predict", "Score one applicant", "PredictRequest",
+                             "PredictResponse"),
+            "/predict/batch": post("predictBatch", "Score up to serving.max_batch_rows "
+                                   "applicants", "BatchRequest", "BatchResponse"),
+            "/model/info": get("modelInfo", "The model card", _ok("ModelInfo", "Model card")),
+            "/metrics": get("metrics", "Prometheus metrics", {"200": {
+                "description": "Prometheus text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+            "/openapi.json": get("openapi", "This document", {"200": {
+                "description": "OpenAPI 3.1", "content": {_JSON: {"schema": {
+                    "type": "object"}}}}}),
+        },
+        "components": {"schemas": schemas},
+    }

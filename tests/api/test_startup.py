@@ -1,0 +1,75 @@
+"""Start-up refuses a missing, corrupt or unpinned model with one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import free_port, serve_command
+from tests.conftest import cli_env
+
+pytestmark = pytest.mark.slow
+
+
+def _serve(tmp_path: Path, card: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(serve_command(card, free_port(), tmp_path, *overrides), cwd=tmp_path,
+                          env=cli_env(), capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def _copy(card_path: Path, tmp_path: Path, edit: Any = None, text: str | None = None) -> Path:
+    target = tmp_path / "models" / "glm_model.json"
+    target.parent.mkdir(parents=True)
+    shutil.copy(card_path, target)
+    if edit is not None:
+        card = json.loads(target.read_text())
+        edit(card)
+        target.write_text(json.dumps(card))
+    if text is not None:
+        target.write_text(text)
+    return target
+
+
+def _set_estimate(card: dict[str, Any]) -> None:
+    card["coefficients"]["Intercept"]["estimate"] += 0.5
+
+
+def _set_config(card: dict[str, Any]) -> None:
+    card["config"]["verbose"] = not card["config"]["verbose"]
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "message"),
+    [
+        ("missing", (), "not found"),
+        ("not json", (), "not valid JSON"),
+        ("coefficient edited", (), "corrupt"),
+        ("config edited", (), "config hashes to"),
+        ("pinned sha", ("serving.expected_model_sha256=" + "0" * 64,), "refusing to serve"),
+        ("pinned version", ("serving.model_version=german_credit-000000000000",),
+         "refusing to serve"),
+        ("bad pin", ("serving.expected_model_sha256=abc",), "64 lowercase hexadecimal"),
+    ],
+)
+def test_start_up_errors_are_one_clear_line(tmp_path: Path, card_path: Path, case: str,
+                                            overrides: tuple[str, ...], message: str) -> None:
+    if case == "missing":
+        path = tmp_path / "models" / "absent.json"
+    elif case == "not json":
+        path = _copy(card_path, tmp_path, text="{not json")
+    elif case == "coefficient edited":
+        path = _copy(card_path, tmp_path, edit=_set_estimate)
+    elif case == "config edited":
+        path = _copy(card_path, tmp_path, edit=_set_config)
+    else:
+        path = card_path
+    result = _serve(tmp_path, path, *overrides)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
