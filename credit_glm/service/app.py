@@ -274,11 +274,10 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             if errors:
                 raise reject(errors, ("features",), None)
         try:
-            p = model.predict_record(clean)
+            score = model.predict_record(clean)
         except ValidationFailed as err:
             raise reject(_spec_errors(err, None), ("features",), None) from None
-        score = float(p[0])
-        health.observe_scores(p)
+        health.observe_score(score)
         if not fast or check_unseen:  # the fast path admits no null
             columns = {c: [clean.get(c)] for c in columns_of}
             health.observe_accepted(columns)
@@ -348,8 +347,9 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     @app.get("/metrics")
     def metrics_route() -> Response:
         m.BUFFER.publish()  # this worker's figures up to now; the others' are <= 0.25 s old
+        ready = state.ready and not state.readiness.draining
         body, content_type = m.render(model.psi_shares, model.psi_edges,
-                                      request.headers.get("Accept", ""))
+                                      request.headers.get("Accept", ""), ready=ready)
         return Response(body, content_type=content_type)
 
 

@@ -105,6 +105,7 @@ FEATURE_MISSING: Final = Counter(
     "Missing or null values of a model input, by input feature.", ["feature"])
 
 PSI_NAME: Final = "credit_glm_score_psi"
+READY_NAME: Final = "credit_glm_ready"
 PSI_SIZE_NAME: Final = "credit_glm_score_psi_window_size"
 
 
@@ -256,10 +257,11 @@ class _ScrapeCollector(Collector):
     """The source's metrics plus the score PSI computed from the summed window counts."""
 
     def __init__(self, source: Collector, shares: Sequence[float],
-                 edges: Sequence[float]) -> None:
+                 edges: Sequence[float], ready: bool) -> None:
         self._source = source
         self._shares = shares
         self._edges = edges
+        self._ready = ready
 
     def collect(self) -> Iterator[Metric]:
         counts = [0.0] * len(self._shares)
@@ -270,6 +272,8 @@ class _ScrapeCollector(Collector):
                     if 0 <= b < len(counts):
                         counts[b] += sample.value
             yield family
+        yield GaugeMetricFamily(READY_NAME, "1 while /ready answers 200 (model loaded, self-check "
+                                "passed, not draining), else 0.", value=1.0 if self._ready else 0.0)
         size = sum(counts)
         yield GaugeMetricFamily(PSI_SIZE_NAME, "Scores in the rolling PSI window over live "
                                 "workers.", value=size)
@@ -281,7 +285,7 @@ class _ScrapeCollector(Collector):
 
 
 def render(shares: Sequence[float], edges: Sequence[float],
-           accept: str = "") -> tuple[bytes, str]:
+           accept: str = "", ready: bool = True) -> tuple[bytes, str]:
     """Every metric, across workers when multiprocess, in the format ``accept`` asks for
     (Prometheus text 0.0.4 by default, OpenMetrics on request); returns body and content type.
     """
@@ -290,8 +294,8 @@ def render(shares: Sequence[float], edges: Sequence[float],
         source = CollectorRegistry(auto_describe=False)
         multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
             source, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])
-        registry.register(_ScrapeCollector(source, shares, edges))
+        registry.register(_ScrapeCollector(source, shares, edges, ready))
     else:
-        registry.register(_ScrapeCollector(REGISTRY, shares, edges))
+        registry.register(_ScrapeCollector(REGISTRY, shares, edges, ready))
     encoder, content_type = choose_encoder(accept)
     return encoder(registry), content_type
