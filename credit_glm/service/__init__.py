@@ -5,10 +5,12 @@
 
 - ``model``: load, verify and pin the card; the self-check
 - ``validation``: the pandera schema compiled into a per-record validator
+- ``encoding``: the feature spec compiled into a design-matrix builder; row-wise scoring
 - ``problems``: RFC 9457 error bodies
 - ``metrics``, ``health``: Prometheus metrics (multiprocess) and model-health signals
 - ``openapi``: the OpenAPI 3.1 document generated from the schema
-- ``app``: routes; ``logs``: structured logs; ``readiness``: the draining flag
+- ``app``: routes; ``bookkeeping``: request id, metrics and the log line of every request
+- ``logs``: structured logs; ``readiness``: the draining flag
 - ``gunicorn_app``, ``server``: gunicorn from Python, hooks, start-up and shutdown
 
 Nothing is imported here: ``prometheus_client`` must not be imported before ``serve`` has set

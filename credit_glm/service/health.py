@@ -36,7 +36,8 @@ class ScoreWindow:
 
     ``edges`` are the baseline's interior edges; bin ``i`` is ``[edges[i-1], edges[i])``, the
     right-open convention of :func:`credit_glm.metrics.bin_proportions`. A ring buffer of bin
-    indices (-1: empty slot) makes adding a batch a few array operations.
+    indices (-1: empty slot) holds the window; one score updates one slot, a batch goes
+    through numpy.
     """
 
     def __init__(self, edges: Sequence[float], size: int) -> None:
@@ -106,15 +107,15 @@ class ModelHealth:
         self._unknown = {f: m.FEATURE_UNKNOWN_CATEGORY.labels(feature=f) for f in self.declared}
         self._missing = {f: m.FEATURE_MISSING.labels(feature=f) for f in self.declared}
 
+    def observe_score(self, score: float) -> None:
+        """One scored probability."""
+        m.BUFFER.observe(m.PD, score)
+        self.window.add_one(score)
+
     def observe_scores(self, p: np.ndarray) -> None:
-        """A batch (or one) of scored probabilities."""
-        if p.size == 1:
-            score = float(p[0])
-            m.BUFFER.observe(m.PD, score)
-            self.window.add_one(score)
-        else:
-            m.BUFFER.observe_many(m.PD, p)
-            self.window.add(p)
+        """A batch of scored probabilities."""
+        m.BUFFER.observe_many(m.PD, p)
+        self.window.add(p)
 
     def publish_window(self) -> None:
         """Set the window gauges to this process's counts (run by each metrics publication)."""

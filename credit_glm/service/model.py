@@ -27,7 +27,7 @@ from credit_glm.features import design_matrix
 from credit_glm.model_card import canonical_json, sha256_hex
 from credit_glm.schema import build_schema, data_config_from_dict
 from credit_glm.scoring import ScoringModel
-from credit_glm.service.encoding import DesignEncoder, probabilities
+from credit_glm.service.encoding import DesignEncoder, Scorer
 from credit_glm.service.validation import RecordValidator, SchemaCompileError
 
 __all__ = ["SELF_CHECK_TOLERANCE", "ServedModel", "load_served_model", "served_model_from_card"]
@@ -49,6 +49,7 @@ class ServedModel:
     schema: pa.DataFrameSchema
     validator: RecordValidator
     encoder: DesignEncoder
+    rows: Scorer
     cutoff: float
     # interior PSI bin edges (the card's edges without the -inf/+inf ends) and baseline shares
     psi_edges: tuple[float, ...]
@@ -76,15 +77,16 @@ class ServedModel:
         X = self.encoder.encode(columns)
         if X is None:
             X = design_matrix(self.scorer.spec, columns)
-        return probabilities(self.scorer, X)
+        return self.rows.matrix(X)
 
-    def predict_record(self, record: Mapping[str, Any]) -> np.ndarray:
+    def predict_record(self, record: Mapping[str, Any]) -> float:
         """:meth:`predict` of one validated record (field -> value)."""
-        X = self.encoder.encode_record(record)
-        if X is None:
+        row = self.encoder.encode_record(record)
+        if row is None:
             X = design_matrix(self.scorer.spec, {c: [record.get(c)]
                                                  for c in self.validator.columns})
-        return probabilities(self.scorer, X)
+            return float(self.rows.matrix(X)[0])
+        return self.rows.row(row)
 
     def self_check(self) -> tuple[bool, str]:
         """Score the card's recorded row; ``(passed, explanation)``."""
@@ -94,7 +96,7 @@ class ServedModel:
         if errors:
             return False, f"the recorded self-check row fails the schema: {errors[0].message}"
         try:
-            p = float(self.predict({c: [clean.get(c)] for c in self.validator.columns})[0])
+            p = self.predict_record(clean)
         except ValidationFailed as err:
             return False, f"the recorded self-check row cannot be scored: {err}"
         expected = float(recorded["probability_of_default"])
@@ -147,7 +149,8 @@ def served_model_from_card(card: Mapping[str, Any], settings: ServingConfig,
         raise ArtifactError(f"model card {path!r} cannot be served: "
                             f"{type(err).__name__}: {err}") from None
     return ServedModel(card=card, path=path, scorer=scorer, data=data, schema=schema,
-                       validator=validator, encoder=DesignEncoder(scorer), cutoff=cutoff,
+                       validator=validator, encoder=DesignEncoder(scorer),
+                       rows=Scorer(scorer), cutoff=cutoff,
                        psi_edges=edges, psi_shares=shares)
 
 
@@ -190,11 +193,6 @@ def load_served_model(settings: ServingConfig) -> ServedModel:
     return served
 
 
-def decision(p: float, cutoff: float) -> str:
-    """``decline`` when the probability of default reaches the cut-off, else ``accept``."""
-    return "decline" if p >= cutoff else "accept"
-
-
 def decisions(p: np.ndarray, cutoff: float) -> list[str]:
-    """:func:`decision` for every probability."""
+    """``decline`` where the probability of default reaches the cut-off, else ``accept``."""
     return ["decline" if v else "accept" for v in (p >= cutoff).tolist()]
