@@ -449,9 +449,10 @@ class ServingConfig:
     drain_seconds: float = 2.0
     keepalive: int = 5
     # SO_REUSEPORT: each worker gets its own listening socket and the kernel spreads new
-    # connections over them; without it, workers race to accept and a few kept-alive clients
-    # can all land on one worker. Lets another process of this user bind the same port.
-    reuse_port: bool = False
+    # connections over them. Without it, workers race to accept and a few kept-alive clients
+    # (a load balancer's pool) can all land on one worker, leaving the other CPUs idle. With
+    # it, another process of the same user can bind the same port (no issue in a container).
+    reuse_port: bool = True
     max_body_bytes: int = 1_048_576
     max_batch_rows: int = 1000
     log_format: str = "json"  # json | text

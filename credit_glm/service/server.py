@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from credit_glm.config import AppConfig, ServingConfig
 from credit_glm.errors import CreditGLMError
 
-__all__ = ["prepare_metrics_dir", "serve"]
+__all__ = ["port_problem", "prepare_metrics_dir", "serve"]
 
 
 def prepare_metrics_dir(settings: ServingConfig) -> tuple[Path, bool]:
@@ -34,6 +35,33 @@ def prepare_metrics_dir(settings: ServingConfig) -> tuple[Path, bool]:
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path.resolve())
     return path, created
+
+
+def port_problem(host: str, port: int, reuse_port: bool) -> str | None:
+    """Why ``host:port`` cannot be listened on, or ``None``.
+
+    With ``reuse_port`` the gunicorn master binds nothing and each worker binds its own socket:
+    a port held by another program would make every worker fail to boot and be respawned
+    forever, so the port is probed here first (a server of this user that also uses
+    SO_REUSEPORT cannot be told apart, and would share the port). Without it, gunicorn would
+    retry for five seconds before giving up.
+    """
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        return f"serving.host {host!r} cannot be resolved: {err}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port and hasattr(socket, "SO_REUSEPORT"):
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            return f"cannot listen on {host}:{port}: {err.strerror or err}"
+    return None
 
 
 def _exit_code(err: SystemExit) -> int:
@@ -72,6 +100,10 @@ def serve(app: AppConfig) -> int:
         except CreditGLMError as err:
             print(f"error: {err}", file=sys.stderr)
             return err.exit_code
+        problem = port_problem(settings.host, settings.port, settings.reuse_port)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         readiness = Readiness()
         wsgi = create_app(model, settings, readiness)
         print(f"serving model {model.version} (sha256 {model.sha256}) from {model.path} on "

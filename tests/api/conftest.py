@@ -159,9 +159,11 @@ def card(card_path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, card_path: Path,
            card: dict[str, Any]) -> Iterator[Server]:
-    """The session's server: 2 workers x 2 threads, pinned to the trained model."""
+    """The session's server: 2 workers x 2 threads sharing one listening socket (the other
+    tests' servers use the default, one socket per worker), pinned to the trained model."""
     srv = start_server(tmp_path_factory.mktemp("server"), card_path,
                        f"serving.workers={WORKERS}", "serving.threads=2",
+                       "serving.reuse_port=false",
                        f"serving.expected_model_sha256={card['model_sha256']}",
                        f"serving.model_version={card['model_version']}")
     try:

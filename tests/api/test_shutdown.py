@@ -19,9 +19,8 @@ pytestmark = pytest.mark.slow
 
 def test_sigterm_during_a_burst_loses_no_request(card_path: Path, tmp_path: Path,
                                                  good_row: dict[str, Any]) -> None:
-    # with one listening socket per worker (reuse_port), the other way to run the listeners
     srv = start_server(tmp_path / "drain", card_path, "serving.workers=2", "serving.threads=2",
-                       "serving.drain_seconds=1.5", "serving.reuse_port=true")
+                       "serving.drain_seconds=1.5")
     body = json.dumps({"features": good_row}).encode()
     headers = {"Content-Type": "application/json"}
     stop_sending = threading.Event()

@@ -73,3 +73,22 @@ def test_start_up_errors_are_one_clear_line(tmp_path: Path, card_path: Path, cas
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+@pytest.mark.parametrize("reuse_port", ["true", "false"])
+def test_a_port_in_use_is_one_clear_line(tmp_path: Path, card_path: Path,
+                                         reuse_port: str) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            serve_command(card_path, port, tmp_path, f"serving.reuse_port={reuse_port}"),
+            cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=60,
+            check=False)
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr

@@ -195,13 +195,13 @@ def main() -> int:
     parser.add_argument("--max-foreign", type=float, default=0.1,
                         help="discard a round when other processes used more than this share "
                         "of the CPUs during it (a shared machine)")
-    parser.add_argument("--reuse-port", action="store_true",
-                        help="serving.reuse_port=true for both servers")
+    parser.add_argument("--reuse-port", choices=["true", "false"], default="true",
+                        help="serving.reuse_port for both servers (default: true, as serving)")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:
-        run_floor(args.port, args.workers, args.threads, args.reuse_port)
+        run_floor(args.port, args.workers, args.threads, args.reuse_port == "true")
         return 0
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -225,13 +225,13 @@ def main() -> int:
             [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={svc_port}",
              f"serving.model_path={card_path}", f"serving.workers={args.workers}",
              f"serving.threads={args.threads}", "serving.drain_seconds=0",
-             f"serving.reuse_port={str(args.reuse_port).lower()}",
+             f"serving.reuse_port={args.reuse_port}",
              f"hydra.run.dir={work / 'outputs' / 'serve'}"],
             cwd=work, stdout=svc_log, stderr=subprocess.STDOUT)
         floor = subprocess.Popen(
             [sys.executable, __file__, "--floor-server", "--port", str(floor_port),
              "--workers", str(args.workers), "--threads", str(args.threads),
-             *(["--reuse-port"] if args.reuse_port else [])],
+             "--reuse-port", args.reuse_port],
             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             svc = f"http://127.0.0.1:{svc_port}"
@@ -263,13 +263,17 @@ def main() -> int:
                 print("every round was disturbed by other jobs on this machine; no result",
                       file=sys.stderr)
                 return 3
-            batch_result = _wrk(f"{svc}/predict/batch", batch, lua, args.duration,
-                                args.batch_connections, service.pid)
-            for _ in range(3):
-                if batch_result["foreign"] <= args.max_foreign and batch_result["balance"] >= .5:
-                    break
+            for attempt in range(1, 9):
                 batch_result = _wrk(f"{svc}/predict/batch", batch, lua, args.duration,
                                     args.batch_connections, service.pid)
+                clean = (batch_result["foreign"] <= args.max_foreign
+                         and batch_result["balance"] >= 0.5)
+                print(f"batch {attempt}: {batch_result['rps'] * 1000:.0f} rows/s; other jobs "
+                      f"used {batch_result['foreign']:.0%} of the CPUs, worker balance "
+                      f"{batch_result['balance']:.2f}{'' if clean else ' -> discarded'}",
+                      flush=True)
+                if clean:
+                    break
         finally:
             _stop(service)
             _stop(floor)
