@@ -435,9 +435,7 @@ def select_exhaustive(
     ranked = rank_entries(entries)
     if not ranked:
         raise NoFeasibleSubsetError(
-            f"none of the {total} subsets could be selected: {counts.separated} separated, "
-            f"{counts.singular} singular, {counts.nonconverged} not converged, "
-            f"{counts.constraint} breaking a constraint"
+            f"none of the {total} subsets could be selected: {counts.why_skipped()}"
         )
     return build_result(
         strategy="exhaustive",

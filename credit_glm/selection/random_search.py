@@ -101,9 +101,8 @@ def select_random(
         reporter.close()
     if not entries:
         raise NoFeasibleSubsetError(
-            f"none of the {len(keys)} random subsets could be selected: {counts.separated} "
-            f"separated, {counts.singular} singular, {counts.nonconverged} not converged, "
-            f"{counts.constraint} breaking a constraint"
+            f"none of the {len(keys)} random subsets could be selected: "
+            f"{counts.why_skipped()}"
         )
     return build_result(
         strategy="random",
