@@ -430,6 +430,13 @@ class EvaluationConfig:
             raise ConfigError("evaluation.calibration_groups", "must be at least 3")
 
 
+# Upper bounds on per-request work, whatever a config asks for: a 16 MiB body holds about
+# 20,000 German-credit rows, and 10,000 rows score in tens of milliseconds.
+MAX_BODY_BYTES_LIMIT = 16 * 1_048_576
+MAX_BATCH_ROWS_LIMIT = 10_000
+MAX_ERRORS_LIMIT = 1_000
+
+
 @dataclass
 class ServingConfig:
     """The inference service (``mode=serve``): gunicorn, the pinned model, limits and signals.
@@ -470,9 +477,22 @@ class ServingConfig:
     # prometheus_client multiprocess directory (emptied at start); a fresh temporary
     # directory when unset and PROMETHEUS_MULTIPROC_DIR is not set either
     metrics_dir: str | None = None
+    # seconds a client has to send its whole header block / its whole body; past them the
+    # connection gets a 408 and is closed (slow clients never hold a scoring thread)
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    # seconds a request may take once read; past it the client gets a 503 problem
+    request_timeout: float = 5.0
+    # validation stops after this many field errors in one request (the problem says so)
+    max_errors: int = 100
+    # the admin surface (/metrics, the full /model/info): its own port, never the scoring one;
+    # 0 picks a free port (tests), null disables it
+    admin_host: str = "127.0.0.1"
+    admin_port: int | None = 5001
 
     def __post_init__(self) -> None:
-        positive = ("workers", "threads", "timeout", "graceful_timeout", "max_batch_rows")
+        positive = ("workers", "threads", "timeout", "graceful_timeout", "max_batch_rows",
+                    "max_errors")
         for key in positive:
             if getattr(self, key) < 1:
                 raise ConfigError(f"serving.{key}", "must be at least 1")
@@ -480,8 +500,22 @@ class ServingConfig:
             raise ConfigError("serving.port", f"must lie in [0, 65535], got {self.port}")
         if self.keepalive < 0 or self.drain_seconds < 0:
             raise ConfigError("serving.keepalive", "keepalive and drain_seconds must be >= 0")
-        if self.max_body_bytes < 1024:
-            raise ConfigError("serving.max_body_bytes", "must be at least 1024")
+        if not 1024 <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
+            raise ConfigError("serving.max_body_bytes",
+                              f"must lie in [1024, {MAX_BODY_BYTES_LIMIT}]")
+        if self.max_batch_rows > MAX_BATCH_ROWS_LIMIT:
+            raise ConfigError("serving.max_batch_rows", f"must be at most {MAX_BATCH_ROWS_LIMIT}")
+        if self.max_errors > MAX_ERRORS_LIMIT:
+            raise ConfigError("serving.max_errors", f"must be at most {MAX_ERRORS_LIMIT}")
+        for key in ("header_timeout", "body_timeout", "request_timeout"):
+            if not 0 < getattr(self, key) <= 300:
+                raise ConfigError(f"serving.{key}", "must lie in (0, 300] seconds")
+        if self.admin_port is not None:
+            if not 0 <= self.admin_port <= 65535:
+                raise ConfigError("serving.admin_port",
+                                  f"must lie in [0, 65535], got {self.admin_port}")
+            if self.admin_port != 0 and self.admin_port == self.port:
+                raise ConfigError("serving.admin_port", "must differ from serving.port")
         if self.log_format not in ("json", "text"):
             raise ConfigError("serving.log_format",
                               f"must be json or text, got {self.log_format!r}")
