@@ -25,7 +25,7 @@ from typing import Any
 import joblib
 
 from credit_glm.errors import ArtifactError
-from credit_glm.model_card import CARD_FORMAT, canonical_json, model_sha256, sha256_hex
+from credit_glm.model_card import CARD_FORMAT, card_problem, seal_card, sha256_hex
 from credit_glm.training import TrainedModel
 
 __all__ = [
@@ -92,7 +92,8 @@ def write_artifacts(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     blob = pickle_bytes(trained, card)
-    card = {**card, "artifact": {"joblib_file": PICKLE_NAME, "joblib_sha256": sha256_hex(blob)}}
+    card = seal_card({**card, "artifact": {"joblib_file": PICKLE_NAME,
+                                           "joblib_sha256": sha256_hex(blob)}})
     text = json.dumps(card, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
     tmp_pickle = _write_temp(directory, PICKLE_NAME, blob)
     try:
@@ -111,37 +112,37 @@ def write_artifacts(
     return directory / PICKLE_NAME, directory / CARD_NAME, card
 
 
-def load_card(path: str | Path) -> dict[str, Any]:
+def load_card(path: str | Path, key: str = "paths.model") -> dict[str, Any]:
     """Read and verify a model card.
+
+    Parameters
+    ----------
+    path
+        The card file.
+    key
+        The config key that names the card, for the hint when it is missing
+        (``serving.model_path`` when serving).
 
     Raises
     ------
     ArtifactError
-        The file is missing, is not a credit-glm model card, or its recorded model hash does not
-        match its content.
+        The file is missing, is not a credit-glm model card, has a format version this code does
+        not read, or one of its hashes (``model_sha256``, the ``model_version`` it derives,
+        ``config_sha256``, ``card_sha256``) does not match its content.
     """
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"model card {str(path)!r} not found; train a model first "
-                            "(python -m credit_glm) or set paths.model")
+                            f"(python -m credit_glm) or set {key}")
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ArtifactError(f"model card {str(path)!r} is not valid JSON: {err}") from None
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
         raise ArtifactError(f"{str(path)!r} is not a credit-glm model card")
-    try:
-        recorded = card["model_sha256"]
-        actual = model_sha256(card)
-    except (KeyError, TypeError, AttributeError) as err:
-        raise ArtifactError(f"model card {str(path)!r} is incomplete: {err}") from None
-    if recorded != actual:
-        raise ArtifactError(
-            f"model card {str(path)!r} is corrupt: its content hashes to {actual[:12]}…, "
-            f"not the recorded model_sha256 {str(recorded)[:12]}…"
-        )
-    # canonical form is what a second hash would be taken of; checking it parses is enough
-    canonical_json(card)
+    problem = card_problem(card)
+    if problem is not None:
+        raise ArtifactError(f"model card {str(path)!r} {problem}")
     return card
 
 

@@ -3,6 +3,20 @@
 Built here as plain data (pure); :mod:`credit_glm.artifact` writes it. The card carries the
 feature spec, the coefficients, the link and the schema, so a service can score from it without
 unpickling anything, and hashes that tie it to its config, its training data and its pickle.
+
+Two hashes seal it (format version 2):
+
+``model_sha256``
+    The model's identity: one hash over everything that changes a response or an alert -- the
+    data name, the link, the feature spec, the coefficient estimates, the schema without where the
+    training data was read from (``path``, ``format``), the decision (cut-off and rule), the
+    score baseline (PSI edges and shares) and the self-check row with its probability.
+    ``model_version`` is ``<data name>-<first 12 hex digits of model_sha256>``, derived from it.
+``card_sha256``
+    Everything else: the hash of the whole card except ``card_sha256`` itself (metrics,
+    diagnostics, config, training data, libraries, selection, created_at, the pickle's hash...).
+
+:func:`card_problem` checks both; the artifact store refuses a card it names a problem for.
 """
 
 from __future__ import annotations
@@ -11,6 +25,7 @@ import hashlib
 import json
 import math
 import platform
+from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
@@ -21,18 +36,33 @@ from credit_glm.training import TrainedModel
 
 __all__ = [
     "CARD_FORMAT",
+    "CARD_FORMAT_VERSION",
+    "IDENTITY_KEYS",
+    "SCHEMA_SOURCE_KEYS",
+    "SUPPORTED_FORMAT_VERSIONS",
     "build_card",
     "canonical_json",
+    "card_problem",
+    "card_sha256",
     "json_safe",
     "library_versions",
+    "model_identity",
     "model_sha256",
+    "model_version",
+    "seal_card",
     "sha256_hex",
 ]
 
 CARD_FORMAT = "credit-glm/model-card"
-CARD_FORMAT_VERSION = 1
-# The card keys a prediction depends on: their hash is the model's identity.
-PREDICTIVE_KEYS = ("link", "feature_spec", "coefficients", "schema")
+CARD_FORMAT_VERSION = 2
+# the card format versions this code reads (version 1 hashed a different set of keys)
+SUPPORTED_FORMAT_VERSIONS = (CARD_FORMAT_VERSION,)
+# The card sections a response or an alert depends on: their hash is the model's identity.
+IDENTITY_KEYS = ("link", "feature_spec", "coefficients", "schema", "decision", "score_baseline",
+                 "self_check")
+# Schema keys that say where and how the training file was read, not what a record must look
+# like: the same data read from another place is the same model.
+SCHEMA_SOURCE_KEYS = ("path", "format")
 
 
 def json_safe(value: Any) -> Any:
@@ -57,11 +87,91 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def model_sha256(card: dict[str, Any]) -> str:
-    """Hash of what predictions depend on (link, features, coefficients, schema)."""
-    core = {k: card[k] for k in PREDICTIVE_KEYS}
-    core["coefficients"] = {t: c["estimate"] for t, c in card["coefficients"].items()}
-    return sha256_hex(canonical_json(core))
+def model_identity(card: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``model_sha256`` is taken of: the parts of ``card`` a response or an alert uses.
+
+    Raises ``KeyError``/``TypeError`` when a section is missing or malformed.
+    """
+    schema = card["schema"]
+    decision = card["decision"]
+    baseline = card["score_baseline"]
+    check = card["self_check"]
+    return {
+        "data_name": schema["name"],
+        "link": card["link"],
+        "feature_spec": card["feature_spec"],
+        "coefficients": {t: c["estimate"] for t, c in card["coefficients"].items()},
+        "schema": {k: v for k, v in schema.items() if k not in SCHEMA_SOURCE_KEYS},
+        "decision": {"cutoff": decision["cutoff"], "rule": decision["rule"]},
+        "score_baseline": {"edges": baseline["edges"], "shares": baseline["shares"]},
+        "self_check": {"features": check["features"],
+                       "probability_of_default": check["probability_of_default"]},
+    }
+
+
+def model_sha256(card: Mapping[str, Any]) -> str:
+    """The model's identity: the hash of :func:`model_identity`."""
+    return sha256_hex(canonical_json(model_identity(card)))
+
+
+def model_version(card: Mapping[str, Any], digest: str | None = None) -> str:
+    """``<data name>-<first 12 hex digits of model_sha256>``."""
+    digest = model_sha256(card) if digest is None else digest
+    return f"{card['schema']['name']}-{digest[:12]}"
+
+
+def card_sha256(card: Mapping[str, Any]) -> str:
+    """The hash of the whole card except ``card_sha256`` itself."""
+    return sha256_hex(canonical_json({k: v for k, v in card.items() if k != "card_sha256"}))
+
+
+def seal_card(card: Mapping[str, Any]) -> dict[str, Any]:
+    """``card`` with its model hash, its version and its card hash (re)computed."""
+    sealed = dict(json_safe(dict(card)))
+    digest = model_sha256(sealed)
+    sealed["model_sha256"] = digest
+    sealed["model_version"] = model_version(sealed, digest)
+    sealed.pop("card_sha256", None)
+    sealed["card_sha256"] = card_sha256(sealed)
+    return sealed
+
+
+def card_problem(card: Mapping[str, Any]) -> str | None:
+    """What is wrong with a parsed card's format and hashes, in one line; ``None`` if nothing.
+
+    Checked in order: the format version, ``model_sha256`` against the card's content,
+    ``model_version`` against ``model_sha256``, ``config_sha256`` against the config, and
+    ``card_sha256`` against the whole card.
+    """
+    version = card.get("format_version")
+    if version not in SUPPORTED_FORMAT_VERSIONS:
+        readable = ", ".join(map(str, SUPPORTED_FORMAT_VERSIONS))
+        return (f"has format_version {version!r}; this credit-glm reads format_version "
+                f"{readable} only: retrain the model with this version (python -m credit_glm)")
+    try:
+        recorded = card["model_sha256"]
+        actual = model_sha256(card)
+        derived = model_version(card, actual)
+        config_actual = sha256_hex(canonical_json(card["config"]))
+        card_actual = card_sha256(card)
+    except KeyError as err:
+        return f"is incomplete: it has no {err}"
+    except (TypeError, AttributeError, ValueError) as err:
+        return f"is malformed: {type(err).__name__}: {err}"
+    if recorded != actual:
+        return (f"is corrupt: its model content ({', '.join(IDENTITY_KEYS)}) hashes to "
+                f"{actual[:12]}…, not the recorded model_sha256 {str(recorded)[:12]}…")
+    if card.get("model_version") != derived:
+        return (f"is corrupt: its model_version {card.get('model_version')!r} is not the one "
+                f"its model_sha256 derives ({derived!r})")
+    if card.get("config_sha256") != config_actual:
+        return (f"is corrupt: its config hashes to {config_actual[:12]}…, not the recorded "
+                f"config_sha256 {str(card.get('config_sha256'))[:12]}…")
+    if card.get("card_sha256") != card_actual:
+        return (f"is corrupt: the card hashes to {card_actual[:12]}…, not the recorded "
+                f"card_sha256 {str(card.get('card_sha256'))[:12]}… (a field outside the model "
+                "identity, such as metrics or training_data, was changed)")
+    return None
 
 
 def library_versions() -> dict[str, str]:
@@ -82,7 +192,7 @@ def build_card(
     data_rows: int,
     created_at: str,
 ) -> dict[str, Any]:
-    """The model card of ``trained`` (without the pickle's hash, which the writer adds)."""
+    """The model card of ``trained``, sealed (the writer adds the pickle's hash and reseals)."""
     cfg = trained.config
     coefficients = {row["term"]: {k: v for k, v in row.items() if k != "term"}
                     for row in trained.diagnostics["coefficients"]}
@@ -120,8 +230,4 @@ def build_card(
         "training_data": {"source": data_source, "sha256": data_sha256, "rows": data_rows},
         "libraries": library_versions(),
     }
-    card = json_safe(card)
-    digest = model_sha256(card)
-    card["model_sha256"] = digest
-    card["model_version"] = f"{cfg.data.name}-{digest[:12]}"
-    return card
+    return seal_card(card)

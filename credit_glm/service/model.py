@@ -1,7 +1,9 @@
 """The served model: the JSON model card, verified, pinned and compiled for requests.
 
-Loading reads the card only (never the joblib pickle), checks its recorded hashes, applies the
-pins of ``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the pandera schema
+Loading reads the card only (never the joblib pickle), checks its format version and recorded
+hashes (:func:`credit_glm.artifact.load_card`: ``model_sha256`` over everything a response or an
+alert depends on, the ``model_version`` it derives, ``config_sha256``, ``card_sha256``), applies
+the pins of ``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the pandera schema
 from the declaration stored in the card, compiles it (:mod:`credit_glm.service.validation`) and
 runs the self-check: the card's recorded row must score to the recorded probability. Anything
 wrong is an :class:`~credit_glm.errors.ArtifactError` with a message, raised before the server
@@ -24,15 +26,15 @@ from credit_glm.artifact import load_card
 from credit_glm.config import DataConfig, ServingConfig
 from credit_glm.errors import ArtifactError, ConfigError, ValidationFailed
 from credit_glm.features import design_matrix
-from credit_glm.model_card import canonical_json, sha256_hex
+from credit_glm.model_card import SUPPORTED_FORMAT_VERSIONS
 from credit_glm.schema import build_schema, data_config_from_dict
 from credit_glm.scoring import ScoringModel
 from credit_glm.service.encoding import DesignEncoder, Scorer
 from credit_glm.service.validation import RecordValidator, SchemaCompileError
 
-__all__ = ["SELF_CHECK_TOLERANCE", "ServedModel", "load_served_model", "served_model_from_card"]
+__all__ = ["SELF_CHECK_TOLERANCE", "SUPPORTED_FORMAT_VERSIONS", "ServedModel", "load_served_model",
+           "served_model_from_card"]
 
-SUPPORTED_FORMAT_VERSIONS: Final = (1,)
 # The recorded self-check probability and the served one come from the same function on the
 # same row; a difference beyond this means a different model or a broken numeric stack.
 SELF_CHECK_TOLERANCE: Final = 1e-12
@@ -164,19 +166,8 @@ def load_served_model(settings: ServingConfig) -> ServedModel:
         card the service cannot use, or a failing self-check.
     """
     path = str(Path(settings.model_path))
-    card = load_card(path)  # checks the format and the recorded model_sha256
-    if card.get("format_version") not in SUPPORTED_FORMAT_VERSIONS:
-        raise ArtifactError(f"model card {path!r} has format_version "
-                            f"{card.get('format_version')!r}; this service reads "
-                            f"{', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}")
-    try:
-        config_hash = sha256_hex(canonical_json(card["config"]))
-    except (KeyError, TypeError, ValueError) as err:
-        raise ArtifactError(f"model card {path!r} has no usable config: {err}") from None
-    if config_hash != card.get("config_sha256"):
-        raise ArtifactError(f"model card {path!r} is corrupt: its config hashes to "
-                            f"{config_hash[:12]}…, not the recorded config_sha256 "
-                            f"{str(card.get('config_sha256'))[:12]}…")
+    # the format version and every recorded hash, as evaluation checks them
+    card = load_card(path, key="serving.model_path")
     pinned_sha = settings.expected_model_sha256
     if pinned_sha is not None and pinned_sha != card["model_sha256"]:
         raise ArtifactError(f"serving.expected_model_sha256 is pinned to {pinned_sha}, but "

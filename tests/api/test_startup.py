@@ -1,4 +1,5 @@
-"""Start-up refuses a missing, corrupt or unpinned model with one clear line and exit code 2."""
+"""Start-up refuses a missing, corrupt, edited or unpinned model with one clear line and exit
+code 2. Edited cards are made here from the session's trained card; no hash is committed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from credit_glm.model_card import card_sha256, model_sha256
 from tests.api.conftest import free_port, serve_command
 from tests.conftest import cli_env
 
@@ -69,10 +71,55 @@ def test_start_up_errors_are_one_clear_line(tmp_path: Path, card_path: Path, cas
     else:
         path = card_path
     result = _serve(tmp_path, path, *overrides)
+    _assert_one_clear_line(result, message)
+    if case == "missing":
+        # the hint names the key serving reads, not evaluation's paths.model
+        assert "set serving.model_path" in result.stderr and "paths.model" not in result.stderr
+
+
+def _assert_one_clear_line(result: subprocess.CompletedProcess[str], message: str) -> None:
     assert result.returncode == 2, result.stderr
-    assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    assert message in last
+
+
+def _set_cutoff(card: dict[str, Any]) -> None:
+    card["decision"]["cutoff"] = 0.99
+
+
+def _shift_baseline(card: dict[str, Any]) -> None:
+    shares = card["score_baseline"]["shares"]
+    shares[0], shares[-1] = shares[0] + 0.05, shares[-1] - 0.05
+
+
+def _rehash_coefficient(card: dict[str, Any]) -> None:
+    """A coefficient change with both hashes recomputed, but the version left as it was."""
+    _set_estimate(card)
+    card["model_sha256"] = model_sha256(card)
+    card["card_sha256"] = card_sha256(card)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_set_cutoff, "not the recorded model_sha256"),
+        (_shift_baseline, "not the recorded model_sha256"),
+        (_rehash_coefficient, "is not the one its model_sha256 derives"),
+    ],
+    ids=["cut-off edited", "score baseline edited", "re-hashed with a stale version"],
+)
+def test_a_card_edited_after_training_is_refused_under_its_pins(
+        tmp_path: Path, card_path: Path, card: dict[str, Any], edit: Any, message: str) -> None:
+    path = _copy(card_path, tmp_path, edit=edit)
+    edited = json.loads(path.read_text())
+    # the pins an operator took from the card as trained still match the edited card
+    pins = [f"serving.model_version={card['model_version']}"]
+    if edited["model_sha256"] == card["model_sha256"]:
+        pins.append(f"serving.expected_model_sha256={card['model_sha256']}")
+    result = _serve(tmp_path, path, *pins)
+    _assert_one_clear_line(result, message)
 
 
 @pytest.mark.parametrize("reuse_port", ["true", "false"])

@@ -1,10 +1,14 @@
-"""The artifact pair: atomic writes, verification, and scoring from the card alone."""
+"""The artifact pair: atomic writes, verification, the two card hashes, and scoring from the card
+alone. Hashes are only ever compared with hashes computed in the same run."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,15 +17,21 @@ import pytest
 from credit_glm.artifact import load_card, load_pickle, write_artifacts
 from credit_glm.config import AppConfig
 from credit_glm.errors import ArtifactError
-from credit_glm.model_card import build_card
+from credit_glm.model_card import (
+    CARD_FORMAT_VERSION,
+    build_card,
+    card_sha256,
+    model_sha256,
+    seal_card,
+)
 from credit_glm.scoring import ScoringModel
+from credit_glm.tables import file_sha256, read_table
 from credit_glm.training import TrainedModel, train
+from tests.conftest import GERMAN_CSV, compose_config
 
 
 @pytest.fixture(scope="module")
 def trained(german_frame: pd.DataFrame) -> TrainedModel:
-    from tests.conftest import compose_config
-
     return train(compose_config(), german_frame)
 
 
@@ -94,3 +104,162 @@ def test_model_version_is_a_content_hash(trained: TrainedModel, app_config: AppC
     a, b = _card(trained), build_card(trained, "elsewhere.csv", "1" * 64, 1000, "2027-01-01")
     assert a["model_sha256"] == b["model_sha256"] and a["model_version"] == b["model_version"]
     assert str(a["model_version"]).startswith("german_credit-")
+
+
+def _train_card(data_path: str) -> dict[str, Any]:
+    """Train as ``python -m credit_glm data.path=DATA_PATH`` does, and build its card."""
+    app = compose_config([f"data.path={data_path}"])
+    frame, resolved = read_table(app.data.path, app.data)
+    return build_card(train(app, frame), app.data.path, file_sha256(resolved), len(frame),
+                      "2026-01-01T00:00:00+00:00")
+
+
+def test_the_model_identity_does_not_depend_on_where_the_data_was_read_from(
+        tmp_path: Path) -> None:
+    copy = tmp_path / "elsewhere" / "german.csv"
+    copy.parent.mkdir()
+    shutil.copy(GERMAN_CSV, copy)
+    builtin, absolute = _train_card("builtin://german_credit.csv"), _train_card(str(copy))
+    assert builtin["schema"]["path"] != absolute["schema"]["path"]
+    assert builtin["model_sha256"] == absolute["model_sha256"]
+    assert builtin["model_version"] == absolute["model_version"]
+    # the card hash covers where the data came from
+    assert builtin["card_sha256"] != absolute["card_sha256"]
+
+
+def _shift_shares(card: dict[str, Any]) -> None:
+    shares = card["score_baseline"]["shares"]
+    shares[0], shares[1] = shares[0] + 0.01, shares[1] - 0.01
+
+
+def _first_feature_value(card: dict[str, Any]) -> None:
+    features = card["self_check"]["features"]
+    name = next(k for k, v in features.items() if isinstance(v, int | float))
+    features[name] += 1
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    *parents, last = path.split(".")
+
+    def edit(card: dict[str, Any]) -> None:
+        node: Any = card
+        for key in parents:
+            node = node[key]
+        index: Any = int(last) if isinstance(node, list) else last
+        node[index] = value(node[index]) if callable(value) else value
+
+    return edit
+
+
+# every section a response or an alert depends on, edited once
+COVERED: dict[str, Callable[[dict[str, Any]], None]] = {
+    "link": _set("link", "probit"),
+    "feature spec": _set("feature_spec.intercept", lambda v: not v),
+    "coefficient": _set("coefficients.Intercept.estimate", lambda v: v + 0.1),
+    "schema column": _set("schema.strict", lambda v: not v),
+    "schema na_values": _set("schema.na_values", lambda v: [*v, "?"]),
+    "data name": _set("schema.name", "other_credit"),
+    "cut-off": _set("decision.cutoff", 0.99),
+    "decision rule": _set("decision.rule", "decline when probability_of_default > cutoff"),
+    "baseline shares": _shift_shares,
+    "baseline edges": _set("score_baseline.edges.1", lambda v: v * 0.99),
+    "self-check probability": _set("self_check.probability_of_default", lambda v: v + 1e-9),
+    "self-check row": _first_feature_value,
+}
+# the rest of the card
+UNCOVERED: dict[str, Callable[[dict[str, Any]], None]] = {
+    "metrics": _set("metrics.train.auc", 0.99),
+    "diagnostics": _set("diagnostics.fit.aic", 1.0),
+    "training data": _set("training_data.source", "/somewhere/else.csv"),
+    "schema path": _set("schema.path", "/somewhere/else.csv"),
+    "schema format": _set("schema.format", "parquet"),
+    "libraries": _set("libraries.numpy", "0.0"),
+    "created_at": _set("created_at", "2000-01-01"),
+    "selection": _set("selection.strategy", "other"),
+    "gates": _set("gates.passed", lambda v: not v),
+    "pickle hash": _set("artifact.joblib_sha256", "0" * 64),
+}
+
+
+@pytest.fixture
+def written(trained: TrainedModel, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    _, card_path, card = write_artifacts(trained, _card(trained), tmp_path)
+    assert load_card(card_path) == card
+    return card_path, card
+
+
+def _rewrite(card_path: Path, edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    card = json.loads(card_path.read_text())
+    edit(card)
+    card_path.write_text(json.dumps(card))
+    return dict(card)
+
+
+@pytest.mark.parametrize("edit", COVERED.values(), ids=COVERED.keys())
+def test_an_edit_to_the_model_identity_is_refused(
+        written: tuple[Path, dict[str, Any]], edit: Callable[[dict[str, Any]], None]) -> None:
+    card_path, card = written
+    edited = _rewrite(card_path, edit)
+    assert model_sha256(edited) != card["model_sha256"]
+    with pytest.raises(ArtifactError, match="not the recorded model_sha256") as err:
+        load_card(card_path)
+    assert len(str(err.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("edit", UNCOVERED.values(), ids=UNCOVERED.keys())
+def test_an_edit_outside_the_model_identity_is_refused_by_the_card_hash(
+        written: tuple[Path, dict[str, Any]], edit: Callable[[dict[str, Any]], None]) -> None:
+    card_path, card = written
+    edited = _rewrite(card_path, edit)
+    assert model_sha256(edited) == card["model_sha256"]
+    with pytest.raises(ArtifactError, match="not the recorded card_sha256"):
+        load_card(card_path)
+
+
+def test_an_edited_config_is_refused_by_its_own_hash(written: tuple[Path, dict[str, Any]]
+                                                     ) -> None:
+    card_path, _ = written
+    _rewrite(card_path, _set("config.verbose", lambda v: not v))
+    with pytest.raises(ArtifactError, match="config hashes to"):
+        load_card(card_path)
+
+
+def test_a_rehashed_card_with_a_stale_version_is_refused(written: tuple[Path, dict[str, Any]]
+                                                         ) -> None:
+    card_path, card = written
+
+    def rehash(edited: dict[str, Any]) -> None:
+        edited["coefficients"]["Intercept"]["estimate"] += 0.1
+        edited["model_sha256"] = model_sha256(edited)
+        edited["card_sha256"] = card_sha256(edited)
+
+    edited = _rewrite(card_path, rehash)
+    assert edited["model_version"] == card["model_version"]
+    with pytest.raises(ArtifactError, match="is not the one its model_sha256 derives"):
+        load_card(card_path)
+    # resealed (version derived again), it loads: only a pin or a signature tells them apart
+    card_path.write_text(json.dumps(seal_card(edited)))
+    assert load_card(card_path)["model_version"] != card["model_version"]
+
+
+def test_an_old_card_format_is_refused_naming_its_version(
+        written: tuple[Path, dict[str, Any]]) -> None:
+    card_path, _ = written
+    _rewrite(card_path, _set("format_version", 1))
+    with pytest.raises(ArtifactError, match=f"format_version 1; .* reads format_version "
+                                            f"{CARD_FORMAT_VERSION}"):
+        load_card(card_path)
+
+
+def test_an_incomplete_card_names_what_it_lacks(written: tuple[Path, dict[str, Any]]) -> None:
+    card_path, _ = written
+    _rewrite(card_path, lambda card: card.pop("score_baseline"))
+    with pytest.raises(ArtifactError, match="incomplete: it has no 'score_baseline'"):
+        load_card(card_path)
+
+
+def test_a_missing_card_names_the_key_that_locates_it(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="or set paths.model$"):
+        load_card(tmp_path / "absent.json")
+    with pytest.raises(ArtifactError, match="or set serving.model_path$"):
+        load_card(tmp_path / "absent.json", key="serving.model_path")
