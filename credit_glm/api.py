@@ -1,23 +1,35 @@
-"""The Python API: ``ModelConfig`` and ``GLMModelSelector``.
+"""The Python API: ``ModelConfig`` and ``GLMModelSelector``, an estimator over a DataFrame.
 
 ::
 
     from credit_glm import ModelConfig, GLMModelSelector
-    config = ModelConfig(target_column="default_flag", predictors=[...], test_size=0.2)
-    selector = GLMModelSelector(config)
-    selector.prepare_data(frame)
-    model = selector.fit()
+    config = ModelConfig(target_column="default_flag", id_column="application_id",
+                         missing="impute")
+    selector = GLMModelSelector(config).fit(frame)
     selector.save_model("models/glm_model.joblib")   # writes glm_model.json next to it
-    print(model.metrics)
+    print(selector.metrics_["test"]["auc"])
+    pd_ = selector.predict_proba(new_frame)
 
 It drives the same code as the command line: :class:`ModelConfig` becomes the typed
 :class:`~credit_glm.config.AppConfig` (with a data schema and features inferred from the frame
-unless given), and :func:`credit_glm.training.train` fits. Pass ``data`` and ``features`` to use
-a declared schema instead of the inferred one.
+unless given), :func:`credit_glm.training.train` fits with the CLI's selection step
+(:func:`credit_glm.feature_selection.select_features`), and :meth:`GLMModelSelector.predict_proba`
+scores through :class:`~credit_glm.scoring.ScoringModel` built from the model card, as
+``mode=evaluate`` does.
+
+The estimator contract (Buitinck et al. 2013, "API design for machine learning software"): the
+constructor only stores the config; :meth:`~GLMModelSelector.fit` validates, learns and returns
+``self``; learned state ends in ``_``; neither the config nor the frame passed in is modified;
+predicting before fitting raises :class:`~credit_glm.errors.NotFittedError`.
+
+Rows named in errors are 0-based positions in the frame passed in: for a frame read with
+``pd.read_csv`` that is the data row of the file (the first row under the header is row 0).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +50,7 @@ from credit_glm.config import (
     FeaturesConfig,
     GLMConfig,
     Link,
+    MissingPolicy,
     SelectionConfig,
     ServingConfig,
     SplitConfig,
@@ -45,132 +58,311 @@ from credit_glm.config import (
     TargetConfig,
     Transform,
 )
-from credit_glm.errors import ConfigError
+from credit_glm.errors import ConfigError, CreditGLMError, ValidationFailed
 from credit_glm.model_card import build_card, canonical_json, sha256_hex
-from credit_glm.training import TrainedModel, train
+from credit_glm.schema import build_schema, validate_frame
+from credit_glm.scoring import ScoringModel
+from credit_glm.training import train
 
-__all__ = ["GLMModelSelector", "ModelConfig", "infer_data_config"]
+__all__ = ["GLMModelSelector", "ModelConfig", "NotFittedError", "infer_data_config"]
+
+_SOURCE = "<in-memory DataFrame>"
+_MISSING_CHOICES = ("error", "impute")
+_SPLIT_CHOICES = ("stratified", "none")
+
+
+class NotFittedError(CreditGLMError, RuntimeError):
+    """A :class:`GLMModelSelector` was asked to predict or save before :meth:`fit`."""
+
+
+def _no_gates() -> EvaluationConfig:
+    return EvaluationConfig(min_auc=None, max_psi=None, max_vif=None)
 
 
 @dataclass
 class ModelConfig:
-    """Options of a programmatic training run (the CLI's config, in the original API's words)."""
+    """Options of a programmatic training run: the CLI's config groups in keyword form.
+
+    Parameters
+    ----------
+    target_column, event_value
+        The outcome column and its value that is the modelled event (default).
+    predictors
+        Columns used as features; ``None``: every column but the target and the id column.
+    id_column
+        A row identifier: declared in the schema and carried, never a predictor.
+    missing
+        What an inferred feature does with a missing value: ``error`` (the row is reported) or
+        ``impute`` (numeric: the training median; text: a level of its own).
+    max_levels
+        A text column with more distinct values is refused as a predictor (an identifier?).
+    selection, glm, evaluation
+        As the CLI's ``selection``, ``glm`` and ``evaluation`` groups (no gates by default).
+    data, features
+        A declared schema and declared features instead of the inferred ones.
+    """
 
     target_column: str
-    predictors: list[str]
+    predictors: list[str] | None = None
     event_value: Any = 1
+    id_column: str | None = None
+    missing: str = "error"  # error | impute
+    max_levels: int = 50
     test_size: float = 0.2
     max_iterations: int = 100
     link: str = "logit"
     seed: int = 42
     split: str = "stratified"  # stratified | none
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    evaluation: EvaluationConfig = field(default_factory=_no_gates)
+    glm: GLMConfig | None = None
     data: DataConfig | None = None  # a declared schema (else inferred from the frame)
     features: FeaturesConfig | None = None  # declared features (else numeric as is, text one-hot)
-    evaluation: EvaluationConfig = field(default_factory=lambda: EvaluationConfig(min_auc=None,
-                                                                                 max_psi=None,
-                                                                                 max_vif=None))
-    glm: GLMConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.missing not in _MISSING_CHOICES:
+            raise ConfigError("ModelConfig.missing",
+                              f"must be one of {', '.join(_MISSING_CHOICES)}, got {self.missing!r}")
+        if self.split not in _SPLIT_CHOICES:
+            raise ConfigError("ModelConfig.split",
+                              f"must be one of {', '.join(_SPLIT_CHOICES)}, got {self.split!r}")
+        if self.max_levels < 2:
+            raise ConfigError("ModelConfig.max_levels", "must be at least 2")
+        if self.id_column is not None and self.id_column == self.target_column:
+            raise ConfigError("ModelConfig.id_column", "is the target column")
+
+
+def _predictor_names(frame: pd.DataFrame, config: ModelConfig) -> list[str]:
+    outcome = {config.target_column, config.id_column}
+    if config.predictors is None:
+        return [str(c) for c in frame.columns if c not in outcome]
+    for key, column in (("target_column", config.target_column), ("id_column", config.id_column)):
+        if column is not None and column in config.predictors:
+            raise ConfigError("ModelConfig.predictors",
+                              f"{column!r} is the {key.replace('_column', '')} column "
+                              f"(ModelConfig.{key}); leave it out of predictors")
+    return list(config.predictors)
+
+
+def _is_text(col: pd.Series) -> bool:
+    return bool(ptypes.is_bool_dtype(col) or not ptypes.is_numeric_dtype(col))
+
+
+def _looks_like_row_number(col: pd.Series) -> bool:
+    """An integer column holding n distinct consecutive values: a row number or a serial id."""
+    values = col.dropna()
+    if len(values) < 3 or not ptypes.is_integer_dtype(values):
+        return False
+    return bool(values.is_unique and int(values.max()) - int(values.min()) + 1 == len(values))
+
+
+def _refuse_identifier(name: str, col: pd.Series, config: ModelConfig) -> None:
+    options = (f"pass ModelConfig(id_column={name!r}) to carry it without modelling it, or "
+               "leave it out of ModelConfig.predictors")
+    if _is_text(col):
+        levels = int(col.dropna().astype(str).nunique())
+        if levels > config.max_levels:
+            raise ConfigError(
+                f"ModelConfig.predictors ({name})",
+                f"column {name!r} is text with {levels} distinct values in {len(col)} rows, "
+                f"more than max_levels={config.max_levels}: one-hot encoding it would give one "
+                f"term per value (an identifier?); {options}, or raise ModelConfig.max_levels",
+            )
+    elif _looks_like_row_number(col):
+        raise ConfigError(
+            f"ModelConfig.predictors ({name})",
+            f"column {name!r} holds {len(col.dropna())} distinct consecutive integers (a row "
+            f"number or serial identifier?); {options}",
+        )
 
 
 def infer_data_config(frame: pd.DataFrame, config: ModelConfig) -> DataConfig:
-    """A schema for ``frame``: numeric columns as float, others as category with observed levels."""
+    """A schema for ``frame``: numeric columns as float, others as category with observed levels.
+
+    The target is never nullable; a predictor is nullable when the frame has a missing value in
+    it. Identifier-like predictors are refused (see :class:`ModelConfig` ``max_levels``).
+
+    Raises
+    ------
+    ConfigError
+        A named column is absent, or a predictor looks like an identifier.
+    """
+    predictors = _predictor_names(frame, config)
     columns: dict[str, ColumnConfig] = {}
-    for name in [*config.predictors, config.target_column]:
+    names = [*predictors, config.target_column]
+    if config.id_column is not None:
+        names.append(config.id_column)
+    for name in names:
         if name not in frame.columns:
-            raise ConfigError("predictors", f"column {name!r} is not in the data")
+            key = ("ModelConfig.target_column" if name == config.target_column else
+                   "ModelConfig.id_column" if name == config.id_column else
+                   "ModelConfig.predictors")
+            raise ConfigError(key, f"column {name!r} is not in the data "
+                                   f"(columns: {[str(c) for c in frame.columns]})")
         col = frame[name]
-        nullable = bool(col.isna().any())
-        if ptypes.is_bool_dtype(col) or not ptypes.is_numeric_dtype(col):
+        if name in predictors:
+            _refuse_identifier(name, col, config)
+        nullable = name != config.target_column and bool(col.isna().any())
+        if name == config.id_column or _is_text(col):
             levels = sorted({str(v) for v in col.dropna().unique()})
             columns[name] = ColumnConfig(type=ColumnType.category, nullable=nullable,
-                                         categories=levels)
+                                         categories=None if name == config.id_column else levels)
         else:
             columns[name] = ColumnConfig(type=ColumnType.float, nullable=nullable)
     return DataConfig(
         name="dataframe",
-        path="<in-memory DataFrame>",
+        path=_SOURCE,
         target=TargetConfig(column=config.target_column, event=str(config.event_value)),
+        id_column=config.id_column,
         columns=columns,
         strict=False,
     )
 
 
-def _infer_features(data: DataConfig, config: ModelConfig) -> FeaturesConfig:
+def _infer_features(data: DataConfig, predictors: list[str], missing: str) -> FeaturesConfig:
     feats = {}
-    for name in config.predictors:
-        kind = data.columns[name].type
-        transform = Transform.onehot if kind is ColumnType.category else Transform.numeric
-        feats[name] = FeatureConfig(transform=transform)
+    for name in predictors:
+        text = data.columns[name].type is ColumnType.category
+        policy = MissingPolicy.error
+        if missing == "impute":
+            policy = MissingPolicy.level if text else MissingPolicy.median
+        feats[name] = FeatureConfig(transform=Transform.onehot if text else Transform.numeric,
+                                    missing=policy)
     return FeaturesConfig(name="dataframe", features=feats)
 
 
+def _as_declared(frame: pd.DataFrame, data: DataConfig, inferred: bool) -> pd.DataFrame:
+    """``frame`` with positions as the index; text columns of an inferred schema as ``str``.
+
+    A strict declared schema sees every column (an undeclared one is an error, as in the CLI);
+    otherwise only the declared columns are kept.
+    """
+    keep = list(frame.columns) if data.strict and not inferred else [
+        c for c in frame.columns if c in data.columns]
+    out = frame.loc[:, keep].reset_index(drop=True)
+    if inferred:
+        for name, col in data.columns.items():
+            if col.type is ColumnType.category and name in out.columns:
+                out[name] = out[name].map(lambda v: None if pd.isna(v) else str(v))
+    return out
+
+
+def _with_hint(err: ValidationFailed, hint: str) -> ValidationFailed:
+    violations = [dataclasses.replace(v, rule=f"{v.rule}; {hint}") if "missing value" in v.rule
+                  else v for v in err.violations]
+    lines = str(err).splitlines()
+    source = lines[0].split(" failed schema validation")[0] if lines else "data"
+    return ValidationFailed(violations, source)
+
+
 class GLMModelSelector:
-    """Train a credit-risk GLM from a DataFrame, exactly as ``python -m credit_glm`` does."""
+    """Train a credit-risk GLM from a DataFrame, exactly as ``python -m credit_glm`` does.
+
+    Learned attributes (after :meth:`fit`): ``model_`` (the
+    :class:`~credit_glm.training.TrainedModel`), ``config_`` (the typed
+    :class:`~credit_glm.config.AppConfig` that ran), ``spec_`` (the frozen feature spec),
+    ``selected_features_``, ``coefficients_``, ``metrics_``, ``diagnostics_``, ``card_`` (the
+    model card) and ``scorer_`` (the :class:`~credit_glm.scoring.ScoringModel` built from it).
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
 
-    def prepare_data(self, data: pd.DataFrame) -> GLMModelSelector:
-        """Keep the frame and build the typed config (schema, features) for it."""
-        cfg = self.config
-        data_cfg = cfg.data or infer_data_config(data, cfg)
-        if cfg.target_column not in data.columns:
-            raise ConfigError("target_column", f"column {cfg.target_column!r} is not in the data")
-        if data_cfg.target.column != cfg.target_column:
-            raise ConfigError("target_column", "disagrees with data.target.column")
-        if cfg.event_value is not None and data_cfg.columns[cfg.target_column].type in (
-            ColumnType.float, ColumnType.int
-        ):
-            data_cfg.target.event = str(cfg.event_value)
-        columns = [c for c in data.columns if c in data_cfg.columns]
-        self.frame_ = data.loc[:, columns].copy()
-        if cfg.data is None:
-            # a numeric frame column is declared float: hand it over as numbers, not text
-            for name, col in data_cfg.columns.items():
-                if col.type is ColumnType.category:
-                    self.frame_[name] = self.frame_[name].map(
-                        lambda v: None if pd.isna(v) else str(v)
-                    )
+    def _app_config(self, frame: pd.DataFrame) -> tuple[AppConfig, bool]:
+        cfg = copy.deepcopy(self.config)  # nothing of the caller's is modified
+        if cfg.target_column not in frame.columns:
+            raise ConfigError("ModelConfig.target_column",
+                              f"column {cfg.target_column!r} is not in the data")
+        inferred = cfg.data is None
+        data = cfg.data if cfg.data is not None else infer_data_config(frame, cfg)
+        if data.target.column != cfg.target_column:
+            raise ConfigError("ModelConfig.target_column",
+                              f"{cfg.target_column!r} disagrees with data.target.column "
+                              f"{data.target.column!r}")
+        features = cfg.features
+        if features is None:
+            predictors = _predictor_names(frame, cfg)
+            features = _infer_features(data, predictors, cfg.missing)
         glm = cfg.glm or GLMConfig(link=Link(cfg.link), max_iter=cfg.max_iterations)
-        split = SplitConfig(
-            method=SplitMethod(cfg.split), test_size=cfg.test_size, seed=cfg.seed
-        )
-        self.app_config_ = AppConfig(
-            data=data_cfg,
-            features=cfg.features or _infer_features(data_cfg, cfg),
-            selection=SelectionConfig(),
-            glm=glm,
-            split=split,
-            evaluation=cfg.evaluation,
-            serving=ServingConfig(),
-        )
+        split = SplitConfig(method=SplitMethod(cfg.split), test_size=cfg.test_size, seed=cfg.seed)
+        app = AppConfig(data=data, features=features, selection=cfg.selection, glm=glm,
+                        split=split, evaluation=cfg.evaluation, serving=ServingConfig())
+        return app, inferred
+
+    def fit(self, frame: pd.DataFrame) -> GLMModelSelector:
+        """Validate ``frame``, select features and fit, as the CLI's ``mode=train`` does.
+
+        Gates (``evaluation``) that fail do not raise: see ``model_.gate_failures``.
+
+        Raises
+        ------
+        ConfigError, ValidationFailed, DataError, ModelFitError
+            Each naming the key, column, term and rows involved.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"fit() takes a pandas DataFrame, got {type(frame).__name__}")
+        from credit_glm.feature_selection import select_features  # the engine: loaded on use
+
+        app, inferred = self._app_config(frame)
+        table = _as_declared(frame, app.data, inferred)
+        try:
+            model = train(app, table, select_features)
+        except ValidationFailed as err:
+            if inferred and self.config.missing == "error":
+                raise _with_hint(err, "pass ModelConfig(missing='impute') to fill it (numeric: "
+                                 "the training median; text: a level of its own)") from None
+            raise
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        frame_hash = pd.util.hash_pandas_object(table, index=True).to_numpy()
+        digest = sha256_hex(canonical_json(np.asarray(frame_hash).tolist()))
+        self.card_ = build_card(model, _SOURCE, digest, len(table), created)
+        self.model_ = model
+        self.config_ = model.config
+        self.inferred_schema_ = inferred
+        self.spec_ = model.spec
+        self.selected_features_ = model.selection.selected
+        self.coefficients_ = model.scorer.coefficients
+        self.metrics_ = model.metrics
+        self.diagnostics_ = model.diagnostics
+        self.scorer_ = ScoringModel.from_card(self.card_)
         return self
 
-    def fit(self) -> TrainedModel:
-        """Fit; returns the trained model (``.metrics``, ``.diagnostics``, ``.scorer``…)."""
-        if not hasattr(self, "app_config_"):
-            raise RuntimeError("call prepare_data(frame) before fit()")
-        self.model_ = train(self.app_config_, self.frame_)
-        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        frame_hash = pd.util.hash_pandas_object(self.frame_, index=True).to_numpy()
-        digest = sha256_hex(canonical_json(np.asarray(frame_hash).tolist()))
-        self.card_ = build_card(self.model_, "<in-memory DataFrame>", digest, len(self.frame_),
-                                created)
-        return self.model_
-
-    def predict(self, data: pd.DataFrame) -> np.ndarray:
-        """Probability of default for each row."""
+    def _check_fitted(self, method: str) -> None:
         if not hasattr(self, "model_"):
-            raise RuntimeError("call fit() before predict()")
-        return self.model_.scorer.predict(data)
+            raise NotFittedError(f"this GLMModelSelector is not fitted yet: call fit(frame) "
+                                 f"before {method}()")
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of default for each row of ``frame`` (a 1-D array, in row order).
+
+        The frame is checked against the model's schema (inference role: the target may be
+        absent) and scored by the model card's :class:`~credit_glm.scoring.ScoringModel`.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationFailed
+            A value the schema or the feature spec refuses, naming the column and the rows.
+        """
+        self._check_fitted("predict_proba")
+        data = self.config_.data
+        table = _as_declared(frame, data, self.inferred_schema_)
+        outcome = [c for c in (data.target.column, data.weight_column, data.date_column) if c]
+        table = table.drop(columns=[c for c in outcome if c in table.columns])
+        schema = build_schema(data, "inference", required=self.spec_.columns)
+        table = validate_frame(table, schema, data, "data to score")
+        try:
+            return self.scorer_.predict(table)
+        except ValidationFailed as err:
+            raise ValidationFailed(err.violations, "data to score (features)") from None
 
     def save_model(self, path: str | Path) -> Path:
         """Write ``glm_model.joblib`` and ``glm_model.json`` into the directory of ``path``.
 
         ``path`` may name the joblib file (as in ``models/glm_model.joblib``) or the directory.
         """
-        if not hasattr(self, "model_"):
-            raise RuntimeError("call fit() before save_model()")
+        self._check_fitted("save_model")
         path = Path(path)
         directory = path.parent if path.suffix in (".joblib", ".json") else path
         if path.suffix and path.name not in (PICKLE_NAME, CARD_NAME):

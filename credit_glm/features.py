@@ -102,6 +102,11 @@ class ModelSpec:
             start += len(f.terms)
         return tuple(out)
 
+    def term_sources(self) -> dict[str, str]:
+        """Each non-intercept term's origin as text: ``feature 'f' (column 'c')``."""
+        return {t: f"feature {f.name!r} (column {f.column!r})" for f in self.features
+                for t in f.terms}
+
     def subset(self, names: Sequence[str]) -> ModelSpec:
         """The spec restricted to ``names`` (kept in the spec's own order)."""
         keep = set(names)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 from credit_glm.config import GLMConfig, Link
 from credit_glm.errors import ModelFitError
 
-__all__ = ["GLMFit", "binomial_family", "fit_glm", "inverse_link"]
+__all__ = ["GLMFit", "binomial_family", "dependent_terms", "fit_glm", "inverse_link"]
 
 # Fitted probabilities this close to 0 or 1 mean the likelihood is still climbing toward a
 # boundary: a linear predictor beyond about +-18.4 on the logit scale.
@@ -99,12 +100,50 @@ def _suspect_terms(terms: tuple[str, ...], params: np.ndarray, bse: np.ndarray |
     return ", ".join(big) if big else "(no single term stands out)"
 
 
+def dependent_terms(X: np.ndarray, terms: tuple[str, ...], rtol: float = 1e-9) -> list[str]:
+    """The terms whose column is a linear combination of the columns before it.
+
+    Greedy Gram-Schmidt (re-orthogonalised once) in design order: a column whose residual on
+    the span of the kept columns is below ``rtol`` of its norm is dependent. Dropping every term
+    returned leaves a full-rank design.
+    """
+    basis = np.empty((X.shape[0], 0))
+    out: list[str] = []
+    for j, term in enumerate(terms):
+        x = np.asarray(X[:, j], dtype=float)
+        norm = float(np.linalg.norm(x))
+        r = x - basis @ (basis.T @ x)
+        r = r - basis @ (basis.T @ r)
+        rnorm = float(np.linalg.norm(r))
+        if norm == 0.0 or rnorm <= rtol * norm:
+            out.append(term)
+        else:
+            basis = np.column_stack([basis, r / rnorm])
+    return out
+
+
+def _rank_deficiency(X: np.ndarray, terms: tuple[str, ...], rank: int,
+                     sources: Mapping[str, str]) -> str:
+    head = (f"the design matrix is rank-deficient (rank {rank} < {X.shape[1]} columns, "
+            f"{X.shape[0]} rows)")
+    dependent = dependent_terms(X, terms)
+    if not dependent:
+        return (head + ": some terms are nearly linear combinations of others (a level present "
+                "in every row, duplicated features, or a bin/level that coincides with another)")
+    shown = [f"{t!r}" + (f" from {sources[t]}" if t in sources else "") for t in dependent[:10]]
+    more = f" and {len(dependent) - 10} more" if len(dependent) > 10 else ""
+    return (head + f": {len(dependent)} term(s) are linear combinations of the terms before "
+            f"them: {', '.join(shown)}{more}; drop or merge those features (a level or bin "
+            "present in every row or none, a duplicated feature, more levels than rows)")
+
+
 def fit_glm(
     X: np.ndarray,
     y: np.ndarray,
     terms: tuple[str, ...],
     options: GLMConfig,
     weights: np.ndarray | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> GLMFit:
     """Fit a binomial GLM with statsmodels.
 
@@ -121,6 +160,9 @@ def fit_glm(
         non-convergence or separation does.
     weights
         Optional frequency weights (a row with weight 2 counts as two applicants).
+    sources
+        Where each term comes from (``ModelSpec.term_sources``), named in a rank-deficiency
+        error.
 
     Raises
     ------
@@ -131,11 +173,7 @@ def fit_glm(
         raise ValueError("X and terms disagree")
     rank = np.linalg.matrix_rank(X)
     if rank < X.shape[1]:
-        raise ModelFitError(
-            f"the design matrix is rank-deficient (rank {rank} < {X.shape[1]} columns): some "
-            "terms are linear combinations of others (a level present in every row, duplicated "
-            "features, or a bin/level that coincides with another)"
-        )
+        raise ModelFitError(_rank_deficiency(X, terms, rank, sources or {}))
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     family = binomial_family(options.link)
     model = sm.GLM(y, X, family=family, freq_weights=w if weights is not None else None)

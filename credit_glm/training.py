@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -118,6 +118,26 @@ def _self_check_row(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     return row
 
 
+_FEATURES_SOURCE = "training data (features)"
+
+
+def _at_frame_rows(err: ValidationFailed, positions: np.ndarray,
+                   source: str = _FEATURES_SOURCE) -> ValidationFailed:
+    """``err`` with rows of a split sample turned back into rows of the frame ``train`` got."""
+    violations = [replace(v, rows=tuple(sorted(int(positions[r]) for r in v.rows)))
+                  for v in err.violations]
+    return ValidationFailed(violations, source)
+
+
+def _every_row(spec: ModelSpec, frame: pd.DataFrame, first: ValidationFailed) -> ValidationFailed:
+    """The feature problems of the whole frame (both samples), rows counted in the frame."""
+    try:
+        design_matrix(spec, frame)
+    except ValidationFailed as err:
+        return ValidationFailed(err.violations, _FEATURES_SOURCE)
+    return first
+
+
 def train(
     config: AppConfig,
     frame: pd.DataFrame,
@@ -153,7 +173,10 @@ def train(
     timings["validate_split"] = time.perf_counter() - t0
 
     full_spec = fit_feature_spec(config.features, data, train_frame)
-    X_full = design_matrix(full_spec, train_frame)
+    try:
+        X_full = design_matrix(full_spec, train_frame)
+    except ValidationFailed as err:
+        raise _every_row(full_spec, frame, _at_frame_rows(err, split.train)) from None
     t1 = time.perf_counter()
     selection = selector(config, full_spec, X_full, y_train, w_train)
     timings["selection"] = time.perf_counter() - t1
@@ -161,7 +184,8 @@ def train(
     X_train = design_matrix(spec, train_frame)
 
     t2 = time.perf_counter()
-    fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train)
+    fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train,
+                  sources=spec.term_sources())
     timings["fit"] = time.perf_counter() - t2
     scorer = ScoringModel(spec=spec, params=fit.params, link=config.glm.link)
     p_train = fit.predict(X_train)
@@ -173,7 +197,8 @@ def train(
         try:
             p_test = scorer.predict(test_frame)
         except ValidationFailed as err:
-            raise ValidationFailed(err.violations, "test sample (features)") from None
+            raise _at_frame_rows(err, split.test,
+                                 "training data (test sample, features)") from None
         metrics["test"] = sample_metrics(y_test, p_test, config)
         psi = m.population_stability_index(p_train, p_test, bins=config.evaluation.psi_bins)
         psi_value = psi.value
