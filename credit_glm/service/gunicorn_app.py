@@ -5,11 +5,18 @@
 the fork (``preload_app``): the model is loaded, verified and compiled once, and a start-up
 error stops the server before any worker exists.
 
+The workers are :class:`credit_glm.service.worker.BufferingWorker`: gunicorn's threaded worker
+with each request read whole, under ``serving.header_timeout`` / ``serving.body_timeout``, on
+the worker's event loop before a scoring thread sees it, so slow clients hold no thread.
+
 Shutdown on SIGTERM (:class:`DrainingArbiter`): the master flips the shared readiness flag, so
 ``/ready`` answers 503 on every worker and responses close their connection, keeps serving
-for ``serving.drain_seconds``, then stops as gunicorn does: listeners closed, workers sent
-SIGTERM, in-flight requests (and requests already sent on kept-alive connections) completed
-within ``serving.graceful_timeout``. SIGINT and SIGQUIT stop at once, as in gunicorn.
+for ``serving.drain_seconds``, then stops: workers sent SIGTERM, each of which stops new
+handshakes on its listeners, serves every connection the kernel had already queued, closes
+the listeners, and completes in-flight requests (and requests already sent on kept-alive
+connections) within ``serving.graceful_timeout``. Workers sent SIGTERM directly (the whole
+process group) drain the same way by themselves. SIGINT and SIGQUIT stop at once, as in
+gunicorn.
 """
 
 from __future__ import annotations
@@ -37,12 +44,14 @@ def _bind(host: str, port: int) -> str:
 def gunicorn_options(settings: ServingConfig) -> dict[str, Any]:
     """gunicorn settings from ``serving`` (hooks are added by :class:`ServiceApplication`)."""
     from credit_glm.service.logs import JsonGunicornLogger
+    from credit_glm.service.worker import worker_class_path
 
     options: dict[str, Any] = {
         "bind": [_bind(settings.host, settings.port)],
         "workers": settings.workers,
-        # gthread for every thread count: unlike the sync worker it keeps connections alive
-        "worker_class": "gthread",
+        # gunicorn's gthread (it keeps connections alive) with requests buffered on its loop;
+        # the worker reads serving.header_timeout etc. from ServiceApplication.settings
+        "worker_class": worker_class_path(),
         "threads": settings.threads,
         "timeout": settings.timeout,
         "graceful_timeout": settings.graceful_timeout,
@@ -63,6 +72,18 @@ def gunicorn_options(settings: ServingConfig) -> dict[str, Any]:
     return options
 
 
+def problem_response(status: int, reason: str, message: str, kind: str = "http_protocol"
+                     ) -> bytes:
+    """A whole ``Connection: close`` response carrying an RFC 9457 problem, as bytes."""
+    from credit_glm.service.problems import PROBLEM_JSON, dumps, problem_type
+
+    body = dumps({"type": problem_type(kind), "title": reason, "status": status,
+                  "detail": message[:200], "instance": "", "request_id": ""}).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
 def write_problem(sock: Any, status: int, reason: str, message: str) -> None:
     """gunicorn's error writer, as RFC 9457 JSON instead of HTML.
 
@@ -72,13 +93,7 @@ def write_problem(sock: Any, status: int, reason: str, message: str) -> None:
     """
     from gunicorn import util
 
-    from credit_glm.service.problems import dumps, problem_type
-
-    body = dumps({"type": problem_type("http_protocol"), "title": reason, "status": status,
-                  "detail": message[:200], "instance": "", "request_id": ""}).encode()
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
-    util.write_nonblock(sock, head.encode("latin-1") + body)
+    util.write_nonblock(sock, problem_response(status, reason, message))
 
 
 class DrainingArbiter(Arbiter):  # type: ignore[misc]
@@ -88,9 +103,12 @@ class DrainingArbiter(Arbiter):  # type: ignore[misc]
         super().__init__(app)
         self.readiness = readiness
         self.drain_seconds = drain_seconds
+        self._terminated = False
 
     def handle_term(self) -> None:
-        if not self.readiness.draining:
+        # the master's own flag: workers signalled with it (a process-group SIGTERM) drain too
+        if not self._terminated:
+            self._terminated = True
             self.readiness.start_draining()
             self.log.info("SIGTERM: /ready now answers 503; serving %.1f s more, then stopping "
                           "gracefully", self.drain_seconds)
@@ -98,6 +116,7 @@ class DrainingArbiter(Arbiter):  # type: ignore[misc]
             while (left := deadline - time.monotonic()) > 0:
                 time.sleep(min(left, 0.1))
                 self.reap_workers()
+        self.readiness.start_stopping()  # the workers' next SIGTERM stops them at once
         raise StopIteration
 
 

@@ -1,0 +1,460 @@
+"""A gunicorn worker that keeps slow clients off the scoring threads and drains before it exits.
+
+gunicorn's gthread worker hands a connection to a pool thread as soon as it is readable, and
+the thread then reads the request line, the headers and the body with no deadline: two
+clients that stall mid-body hold both threads of a 2-worker x 1-thread server. gunicorn's docs
+assume a buffering proxy in front; :class:`BufferingWorker` is that buffer, inside the worker:
+
+* its event loop accepts connections and reads them, non-blocking, into a per-connection
+  buffer until a whole request is there (:mod:`credit_glm.service.framing`), so a pool thread
+  only ever parses bytes already in memory (a socket-like replay of the buffer feeds gunicorn's
+  own parser; the Flask app and gunicorn's parser are unchanged);
+* the header block must arrive within ``serving.header_timeout`` of the accept (or of its first
+  byte, on a kept-alive connection) and the body within ``serving.body_timeout`` of the header
+  block's end; past either the client gets a ``408`` problem and the connection is closed. A
+  body over ``serving.max_body_bytes`` is a ``413`` before it is read; a connection that sends
+  nothing is closed silently after ``serving.header_timeout``;
+* a kept-alive connection goes back to the loop (closed after ``serving.keepalive`` seconds
+  idle, as in gunicorn), with the bytes a client pipelined behind its request kept;
+* a response a client does not read for ``serving.body_timeout`` seconds is abandoned.
+
+Shutdown, lossless: a stopping worker stops the kernel from completing new handshakes on its
+listeners (:func:`refuse_new_connections`), accepts and serves, with ``Connection: close``,
+every connection already in their accept queues, and only then closes them, so no connection
+the kernel accepted is reset. A worker sent SIGTERM directly (``kill -TERM -PGID``, systemd's
+default) first drains as the master does: ``/ready`` answers 503 and requests are served for
+``serving.drain_seconds``; SIGTERM from the stopping master stops it at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import heapq
+import os
+import selectors
+import socket
+import struct
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Final
+
+from gunicorn import http
+from gunicorn.http.parser import RequestParser
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
+
+from credit_glm.service.framing import Complete, NeedMore, Refused, RequestFramer
+
+__all__ = ["BufferingWorker", "refuse_new_connections"]
+
+SO_ATTACH_FILTER: Final = 26  # <asm-generic/socket.h>; not exported by the socket module
+# How long a stopping worker keeps accepting after its listeners refuse new handshakes: a
+# handshake the kernel was completing at that moment still reaches the accept queue.
+ACCEPT_LINGER: Final = 0.25
+# How long a closing connection is read (and discarded) after its response, so that unread
+# request bytes do not turn the close into a reset that could destroy the response.
+CLOSE_LINGER: Final = 2.0
+_RECV_SIZE: Final = 65536
+
+# classic BPF over a TCP segment (a socket filter sees it from the TCP header on):
+# drop a segment whose flags have SYN set and ACK clear (a new handshake), pass every other one
+_BPF_LDB_ABS, _BPF_AND_K, _BPF_JEQ_K, _BPF_RET_K = 0x30, 0x54, 0x15, 0x06
+_SYN_DROP: Final = (
+    (_BPF_LDB_ABS, 0, 0, 13),  # A = TCP flags byte
+    (_BPF_AND_K, 0, 0, 0x12),  # A &= SYN | ACK
+    (_BPF_JEQ_K, 0, 1, 0x02),  # A == SYN ? next : skip one
+    (_BPF_RET_K, 0, 0, 0),  # drop
+    (_BPF_RET_K, 0, 0, 0xFFFFFFFF),  # pass whole
+)
+
+
+def refuse_new_connections(listener: socket.socket) -> bool:
+    """Make the kernel drop new connection attempts (SYNs) to a listening TCP socket.
+
+    Connections already in the accept queue, and handshakes already answered, are untouched
+    and can still be accepted; a client whose SYN is dropped retransmits it and is refused once
+    the socket is closed. Closing a listener with connections still queued resets them; this
+    lets the queue be drained first. Linux only (``SO_ATTACH_FILTER``); returns whether the
+    filter is attached.
+    """
+    if listener.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    code = b"".join(struct.pack("HBBI", *insn) for insn in _SYN_DROP)
+    program = ctypes.create_string_buffer(code)
+    fprog = struct.pack("HL", len(_SYN_DROP), ctypes.addressof(program))
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    except OSError:
+        return False
+    return True
+
+
+class _Replay:
+    """A socket-like source that yields one buffered request to gunicorn's parser, then EOF."""
+
+    def __init__(self) -> None:
+        self._data = memoryview(b"")
+
+    def load(self, data: bytes) -> None:
+        self._data = memoryview(data)
+
+    def recv(self, size: int) -> bytes:
+        chunk = bytes(self._data[:size])
+        self._data = self._data[len(chunk):]
+        return chunk
+
+    def left(self) -> int:
+        return len(self._data)
+
+
+# connection states on the event loop
+_HEADERS, _BODY, _IDLE, _POOL, _LINGER, _CLOSED = (
+    "headers", "body", "idle", "pool", "linger", "closed")
+_ON_LOOP: Final = frozenset((_HEADERS, _BODY, _IDLE, _LINGER))
+
+
+class BufferedConn(TConn):  # type: ignore[misc]
+    """A client connection: its buffer, its framing and its current deadline."""
+
+    parser: Any
+
+    def __init__(self, cfg: Any, sock: socket.socket, client: Any, server: Any,
+                 framer: RequestFramer) -> None:
+        super().__init__(cfg, sock, client, server)  # leaves the socket non-blocking
+        self.buf = bytearray()
+        self.framer = framer
+        self.replay = _Replay()
+        self.state = _HEADERS
+        self.deadline = 0.0
+        self.timer = 0  # the live heap entry's number; older entries are stale
+        self.sent_continue = False
+        self.data_ready = True  # gunicorn's data wait is never needed: the request is here
+        self.on_readable: Callable[[Any], None] | None = None
+
+    def init(self) -> None:
+        if self.parser is None:
+            self.initialized = True
+            self.parser = RequestParser(self.cfg, self.replay, self.client)
+
+
+class BufferingWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded worker, with requests buffered on the event loop (module docstring).
+
+    The settings come from the application (``ServiceApplication``): ``settings`` (the
+    ``serving`` config) and ``readiness`` (the shared draining flag).
+    """
+
+    alive: bool
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = self.app.settings
+        self.readiness = self.app.readiness
+        self.header_timeout = float(settings.header_timeout)
+        self.body_timeout = float(settings.body_timeout)
+        self.drain_seconds = float(settings.drain_seconds)
+        self.max_body_bytes = int(settings.max_body_bytes)
+        # gunicorn's own header limits, as its parser computes them
+        self.max_header_bytes = (self.cfg.limit_request_line + 2
+                                 + self.cfg.limit_request_fields
+                                 * (self.cfg.limit_request_field_size + 2) + 4)
+        self._timers: list[tuple[float, int, BufferedConn]] = []
+        self._timer_seq = 0
+        self._drain_until: float | None = None
+        self._listening = True
+
+    # --- signals ------------------------------------------------------------------------------
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM: stop now when the master is stopping, else drain first (see module)."""
+        if not self.alive:
+            return
+        if (self.readiness.stopping or self.drain_seconds <= 0
+                or self._drain_until is not None):
+            self.alive = False
+        else:
+            self._drain_until = time.monotonic() + self.drain_seconds
+            self.readiness.drain_this_process()
+        self.method_queue.defer(lambda: None)  # wake the event loop
+
+    # --- the event loop -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.poller.register(self.method_queue.fileno(), selectors.EVENT_READ,
+                             self.method_queue.run_callbacks)
+        self.set_accept_enabled(True)
+        announced = False
+        while self.alive:
+            self.notify()
+            can_accept = self.nr_conns < self.worker_connections
+            if can_accept != self._accepting:
+                self.set_accept_enabled(can_accept)
+            self.wait_for_and_dispatch_events(timeout=self._next_wakeup())
+            if not self.is_parent_alive():
+                break
+            self._expire()
+            if self._drain_until is not None:
+                if not announced:
+                    announced = True
+                    self.log.info("SIGTERM: this worker's /ready now answers 503; serving "
+                                  "%.1f s more, then stopping gracefully", self.drain_seconds)
+                if time.monotonic() >= self._drain_until:
+                    self.alive = False
+        self._stop_gracefully()
+
+    def _stop_gracefully(self) -> None:
+        for listener in self.sockets:
+            if not refuse_new_connections(listener):
+                self.log.warning("cannot stop new connections on %s before closing it; "
+                                 "connections queued at the close may be reset", listener)
+        self.set_accept_enabled(True)
+        now = time.monotonic()
+        stop_accepting = now + ACCEPT_LINGER
+        limit = now + self.cfg.graceful_timeout
+        for _, _, conn in list(self._timers):
+            if conn.state == _IDLE:
+                self._set_deadline(conn, min(conn.deadline, now + STOP_KEEPALIVE_LINGER))
+        while True:
+            now = time.monotonic()
+            if self._listening and now >= stop_accepting:
+                self._close_listeners()
+            if (not self._listening and self.nr_conns <= 0) or now > limit:
+                break
+            self.notify()
+            wakeup = self._next_wakeup()
+            if self._listening:
+                wakeup = min(wakeup, max(stop_accepting - now, 0.0))
+            self.wait_for_and_dispatch_events(timeout=wakeup)
+            self._expire()
+        if self._listening:
+            self._close_listeners()
+        for _, _, conn in list(self._timers):
+            if conn.state in _ON_LOOP:
+                self._close(conn)
+        self.tpool.shutdown(wait=False)
+        self.poller.close()
+        self.method_queue.close()
+
+    def _close_listeners(self) -> None:
+        """Accept what the kernel has queued, then close the listeners."""
+        for listener in self.sockets:
+            self._accept_all(listener)
+        self.set_accept_enabled(False)
+        for listener in self.sockets:
+            listener.close()
+        self._listening = False
+
+    def _next_wakeup(self) -> float:
+        if not self._timers:
+            return 1.0
+        return min(1.0, max(self._timers[0][0] - time.monotonic(), 0.0))
+
+    def _set_deadline(self, conn: BufferedConn, deadline: float) -> None:
+        self._timer_seq += 1
+        conn.timer = self._timer_seq
+        conn.deadline = deadline
+        heapq.heappush(self._timers, (deadline, self._timer_seq, conn))
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, seq, conn = heapq.heappop(self._timers)
+            if seq != conn.timer or conn.state not in _ON_LOOP:
+                continue  # a stale entry: the connection moved on
+            if conn.state == _HEADERS and conn.buf:
+                self._refuse(conn, 408, "Request Timeout", "the request header block was not "
+                             f"received within serving.header_timeout ({self.header_timeout:g} s)")
+            elif conn.state == _BODY:
+                self._refuse(conn, 408, "Request Timeout", "the request body was not received "
+                             f"within serving.body_timeout ({self.body_timeout:g} s)")
+            else:
+                self._close(conn)  # idle, never sent a byte, or done lingering
+
+    # --- connections on the loop --------------------------------------------------------------
+
+    def accept(self, listener: socket.socket) -> None:
+        self._accept_one(listener)
+
+    def _accept_all(self, listener: socket.socket) -> None:
+        while self._accept_one(listener):
+            pass
+
+    def _accept_one(self, listener: socket.socket) -> bool:
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EBADF):
+                return err.errno == errno.ECONNABORTED
+            raise
+        self.nr_conns += 1
+        framer = RequestFramer(self.max_header_bytes, self.max_body_bytes)
+        conn = BufferedConn(self.cfg, client_sock, client_addr, listener.getsockname(), framer)
+        # a response the client does not read for body_timeout seconds is abandoned
+        client_sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                               _timeval(self.body_timeout))
+        conn.on_readable = partial(self._on_readable, conn)
+        self._wait_for_request(conn, self.header_timeout)
+        return True
+
+    def _wait_for_request(self, conn: BufferedConn, idle_timeout: float) -> None:
+        """Put a connection on the loop for its next request (none of it read yet)."""
+        conn.state = _HEADERS if not conn.initialized else _IDLE
+        conn.sock.setblocking(False)
+        self._set_deadline(conn, time.monotonic() + idle_timeout)
+        self.poller.register(conn.sock, selectors.EVENT_READ, conn.on_readable)
+
+    def _on_readable(self, conn: BufferedConn, _sock: Any) -> None:
+        try:
+            data = conn.sock.recv(_RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not data:
+            self._close(conn)  # the client went away; nothing to answer
+            return
+        if conn.state == _IDLE:
+            conn.state = _HEADERS  # a kept-alive connection's next request starts now
+            self._set_deadline(conn, time.monotonic() + self.header_timeout)
+        conn.buf += data
+        self._advance(conn)
+
+    def _advance(self, conn: BufferedConn) -> None:
+        """Hand the request to a thread if it is complete; else keep reading it."""
+        framing = conn.framer.scan(conn.buf)
+        if isinstance(framing, NeedMore):
+            if framing.in_body and conn.state == _HEADERS:
+                conn.state = _BODY
+                self._set_deadline(conn, time.monotonic() + self.body_timeout)
+                if conn.framer.expects_continue and not conn.sent_continue:
+                    conn.sent_continue = True
+                    self._send_now(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+            return
+        if isinstance(framing, Refused):
+            self._refuse(conn, framing.status, framing.reason, framing.detail)
+            return
+        assert isinstance(framing, Complete)
+        self.poller.unregister(conn.sock)
+        conn.state = _POOL
+        conn.timer = 0
+        conn.replay.load(bytes(conn.buf[:framing.end]))
+        del conn.buf[:framing.end]
+        conn.framer.reset()
+        conn.sock.setblocking(True)
+        self.enqueue_req(conn)
+
+    def _send_now(self, conn: BufferedConn, data: bytes) -> None:
+        try:
+            conn.sock.send(data)
+        except OSError:
+            pass  # a full or broken socket: the close that follows says the rest
+
+    def _refuse(self, conn: BufferedConn, status: int, reason: str, detail: str) -> None:
+        from credit_glm.service.gunicorn_app import problem_response
+
+        kind = "request_timeout" if status == 408 else "http_protocol"
+        self._send_now(conn, problem_response(status, reason, detail, kind))
+        self.log.debug("%s %s from %s: %s", status, reason, conn.client, detail)
+        self._linger_close(conn)
+
+    def _linger_close(self, conn: BufferedConn) -> None:
+        """Close after a response: FIN now, then read and discard until EOF or the linger."""
+        if conn.state in _ON_LOOP:
+            self.poller.unregister(conn.sock)
+        conn.state = _LINGER
+        try:
+            conn.sock.setblocking(False)
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(conn, registered=False)
+            return
+        conn.buf.clear()
+        self._set_deadline(conn, time.monotonic() + CLOSE_LINGER)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_linger, conn))
+
+    def _on_linger(self, conn: BufferedConn, _sock: Any) -> None:
+        try:
+            if conn.sock.recv(_RECV_SIZE):
+                return
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self._close(conn)
+
+    def _close(self, conn: BufferedConn, registered: bool = True) -> None:
+        if conn.state == _CLOSED:
+            return
+        if registered and conn.state in _ON_LOOP:
+            self.poller.unregister(conn.sock)
+        conn.state = _CLOSED
+        conn.timer = 0
+        self.nr_conns -= 1
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+
+    # --- the pool threads ---------------------------------------------------------------------
+
+    def handle(self, conn: BufferedConn) -> bool:
+        """Serve one buffered request (in a pool thread); whether to keep the connection."""
+        req = None
+        try:
+            conn.init()
+            req = next(conn.parser)
+            if not req:
+                return False
+            if conn.sent_continue and hasattr(req, "_expected_100_continue"):
+                req._expected_100_continue = False  # already sent from the event loop
+            keep = self._keepalive_after(conn, self.handle_request(req, conn))
+            # bytes gunicorn did not consume mean it framed the request differently: close
+            return bool(keep) and conn.replay.left() == 0 and \
+                not conn.parser.unreader.take_buffered()
+        except http.errors.NoMoreData as err:
+            self.log.debug("Ignored premature client disconnection. %s", err)
+        except StopIteration as err:
+            self.log.debug("Closing connection. %s", err)
+        except OSError as err:
+            # EAGAIN: the client did not read its response within body_timeout
+            self.log.debug("Connection dropped while answering: %s", err)
+        except Exception as err:
+            self.handle_error(req, conn.sock, conn.client, err)
+        return False
+
+    def finish_request(self, conn: BufferedConn, fs: Any) -> None:
+        """Back on the event loop after a request: keep the connection alive or close it."""
+        conn.sent_continue = False
+        try:
+            keep = (not fs.cancelled()) and bool(fs.result())
+        except Exception:
+            keep = False
+        if not keep:
+            self._linger_close(conn)
+            return
+        idle = float(self.cfg.keepalive)
+        if not self.alive:
+            idle = min(idle, STOP_KEEPALIVE_LINGER)
+        if conn.buf:  # pipelined bytes: the next request has started
+            conn.state = _HEADERS
+            conn.sock.setblocking(False)
+            self._set_deadline(conn, time.monotonic() + self.header_timeout)
+            self.poller.register(conn.sock, selectors.EVENT_READ, conn.on_readable)
+            self._advance(conn)
+        else:
+            self._wait_for_request(conn, idle)
+
+
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
+def worker_class_path() -> str:
+    """The ``worker_class`` gunicorn is given; ``CREDIT_GLM_STOCK_WORKER=1`` (benchmarks
+    only) selects gunicorn's own gthread worker instead."""
+    if os.environ.get("CREDIT_GLM_STOCK_WORKER") == "1":
+        return "gthread"
+    return f"{__name__}.BufferingWorker"
