@@ -6,14 +6,17 @@ modelling itself is the pure :func:`credit_glm.training.train`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from credit_glm import metrics as m
@@ -29,11 +32,61 @@ from credit_glm.scoring import ScoringModel
 from credit_glm.tables import file_sha256, read_table
 from credit_glm.training import outcome_vector, sample_metrics, train
 
-__all__ = ["run", "to_app_config"]
+__all__ = ["UnknownKeyError", "check_known_keys", "run", "to_app_config"]
+
+
+class UnknownKeyError(ConfigError):
+    """A key no schema declares: a composition error, so it exits as Hydra's own do (1)."""
+
+    exit_code = 1
+
+
+def _unknown_keys(node: DictConfig, path: str) -> Iterator[tuple[str, list[str]]]:
+    """``(dotted key, keys its schema declares)`` for every key no dataclass declares.
+
+    Hydra's ``+key=value`` (and an ``open_dict``) adds a key past the struct flag, and
+    ``OmegaConf.to_object`` then sets it as a plain attribute that nothing reads: a typo
+    such as ``+glm.lnk=probit`` would train a logit model silently. Dict-typed fields
+    (``data.columns``, ``features.features``, ``merge``) take any key; their values are
+    checked against their own schema.
+    """
+    object_type = OmegaConf.get_type(node)
+    declared: set[str] | None = None
+    if object_type is not None and dataclasses.is_dataclass(object_type):
+        declared = {f.name for f in dataclasses.fields(object_type)}
+    for key in node.keys():
+        name = str(key)
+        dotted = f"{path}.{name}" if path else name
+        if declared is not None and name not in declared:
+            yield dotted, sorted(declared)
+            continue
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+            yield from _unknown_keys(child, dotted)
+        elif isinstance(child, ListConfig) and not child._is_none() and not child._is_missing():
+            for i in range(len(child)):
+                item = child._get_node(i)
+                if isinstance(item, DictConfig):
+                    yield from _unknown_keys(item, f"{dotted}[{i}]")
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Refuse a key no schema declares, naming it and the closest declared key."""
+    for key, declared in _unknown_keys(cfg, ""):
+        if key.split(".")[0] == "hydra":
+            continue
+        leaf = key.rsplit(".", 1)[-1]
+        close = difflib.get_close_matches(leaf, declared, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(declared)}"
+        raise UnknownKeyError(key, f"no such key{hint}")
 
 
 def to_app_config(cfg: DictConfig) -> AppConfig:
-    """The composed config as typed dataclasses (runs every ``__post_init__`` check)."""
+    """The composed config as typed dataclasses (runs every ``__post_init__`` check).
+
+    Keys no schema declares are refused first (:func:`check_known_keys`).
+    """
+    check_known_keys(cfg)
     try:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:

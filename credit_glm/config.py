@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from omegaconf import MISSING
 
@@ -28,12 +28,15 @@ __all__ = [
     "CovType",
     "Criterion",
     "DataConfig",
+    "DataFormat",
     "DecisionConfig",
     "EvaluationConfig",
     "FeatureConfig",
     "FeaturesConfig",
+    "FitPolicy",
     "GLMConfig",
     "Link",
+    "LogFormat",
     "MissingPolicy",
     "Mode",
     "PathsConfig",
@@ -42,6 +45,7 @@ __all__ = [
     "ServingConfig",
     "SplitConfig",
     "SplitMethod",
+    "Strategy",
     "TargetConfig",
     "Transform",
     "UnseenPolicy",
@@ -114,6 +118,71 @@ class UnseenPolicy(StrEnum):
     map = "map"  # treated as `unseen_level` (the reference level when that is unset)
 
 
+class DataFormat(StrEnum):
+    """How the data file is read (``auto``: by its suffix, ``.parquet``/``.pq`` or CSV)."""
+
+    auto = "auto"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class FitPolicy(StrEnum):
+    """What a non-converged or separated fit does."""
+
+    error = "error"  # refuse the model
+    warn = "warn"  # record the finding in the diagnostics and go on
+
+
+class LogFormat(StrEnum):
+    json = "json"  # one JSON object per line
+    text = "text"
+
+
+# A YAML 1.1 boolean has lost its spelling by the time it is a config value: `Yes`, `yes`,
+# `on` and `true` all arrive as True. So a boolean where text is declared is refused, never
+# guessed back into a level name.
+_YAML_BOOLEAN_HINT = (
+    "is a YAML boolean: an unquoted Yes/No/On/Off/True/False is read as true/false, not as "
+    'text; quote it exactly as the data spells it: "Yes"'
+)
+
+
+def _text(key: str, value: Any) -> str:
+    """``value`` of a field declared as text, or a ConfigError naming ``key``.
+
+    The text fields that hold data values (levels, the event value) are typed ``Any`` for
+    OmegaConf, so that a YAML boolean reaches this check instead of being turned into the
+    string ``"True"``; numbers are taken as their text (`event: 1` means the text "1").
+    """
+    if isinstance(value, bool):
+        raise ConfigError(key, f"{value!r} {_YAML_BOOLEAN_HINT}")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise ConfigError(key, f"must be text, got {type(value).__name__} {value!r}")
+
+
+def _optional_text(key: str, value: Any) -> str | None:
+    return None if value is None else _text(key, value)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(key: str, enum: type[E], value: Any) -> E:
+    """``value`` as a member of ``enum``; the Python API may pass the plain string.
+
+    Hydra refuses a wrong value at composition already; this is the same rule for a config
+    built in Python (``GLMConfig(on_separation="warn")``).
+    """
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ConfigError(key, f"must be one of {allowed}, got {value!r}") from None
+
+
 # ---------------------------------------------------------------------------------------------
 # data: the schema of the input table
 # ---------------------------------------------------------------------------------------------
@@ -125,7 +194,8 @@ class ColumnConfig:
     nullable: bool = False
     min: float | None = None
     max: float | None = None
-    categories: list[str] | None = None
+    # text levels (typed Any so a YAML boolean is caught, see `_text`)
+    categories: list[Any] | None = None
     description: str = ""
 
 
@@ -133,8 +203,12 @@ class ColumnConfig:
 class TargetConfig:
     column: str = MISSING
     # The value of `column` that is the modelled event (default). Compared as text, so
-    # `event: "1"` matches an integer column holding 1.
-    event: str = MISSING
+    # `event: "1"` matches an integer column holding 1. Text (typed Any so that an unquoted
+    # YAML `Yes` is refused by name rather than read as "True").
+    event: Any = MISSING
+
+    def __post_init__(self) -> None:
+        self.event = _text("data.target.event", self.event)
 
 
 @dataclass
@@ -145,7 +219,7 @@ class DataConfig:
     # CSV or Parquet file. `builtin://german_credit.csv` names a file shipped with the package;
     # a relative path is relative to the directory the command runs from.
     path: str = MISSING
-    format: str = "auto"  # auto | csv | parquet
+    format: DataFormat = DataFormat.auto  # auto | csv | parquet
     target: TargetConfig = field(default_factory=TargetConfig)
     id_column: str | None = None
     weight_column: str | None = None
@@ -157,10 +231,12 @@ class DataConfig:
     columns: dict[str, ColumnConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.format not in ("auto", "csv", "parquet"):
-            raise ConfigError("data.format", f"must be auto, csv or parquet, got {self.format!r}")
+        self.format = _choice("data.format", DataFormat, self.format)
         for name, col in self.columns.items():
             key = f"data.columns.{name}"
+            if col.categories is not None:
+                col.categories = [_text(f"{key}.categories[{i}]", level)
+                                  for i, level in enumerate(col.categories)]
             if col.min is not None and col.max is not None and col.min > col.max:
                 raise ConfigError(f"{key}.min", f"min {col.min} is above max {col.max}")
             if col.categories is not None and col.type is not ColumnType.category:
@@ -190,13 +266,14 @@ class FeatureConfig:
     lower: float | None = None  # clip
     upper: float | None = None  # clip
     cuts: list[float] | None = None  # bins: right-open intervals (-inf, c1), [c1, c2), ...
-    reference: str | None = None  # onehot level / bin label left out; default: the largest
+    # onehot level / bin label left out; default: the largest. Text (Any: see `_text`).
+    reference: Any = None
     # onehot: coarse classing, new level -> the raw levels it merges (e.g. rare purposes)
-    merge: dict[str, list[str]] = field(default_factory=dict)
+    merge: dict[Any, list[Any]] = field(default_factory=dict)
     missing: MissingPolicy = MissingPolicy.error
     fill_value: float | None = None  # with missing=value
     unseen: UnseenPolicy = UnseenPolicy.error
-    unseen_level: str | None = None  # with unseen=map
+    unseen_level: Any = None  # with unseen=map; text (Any: see `_text`)
     expected_sign: int | None = None  # +1 / -1 on every coefficient of the feature, if declared
     description: str = ""
 
@@ -211,6 +288,13 @@ class FeaturesConfig:
             raise ConfigError("features.features", "declare at least one feature")
         for name, feat in self.features.items():
             key = f"features.features.{name}"
+            feat.reference = _optional_text(f"{key}.reference", feat.reference)
+            feat.unseen_level = _optional_text(f"{key}.unseen_level", feat.unseen_level)
+            feat.merge = {
+                _text(f"{key}.merge", new): [_text(f"{key}.merge.{new}[{i}]", raw)
+                                             for i, raw in enumerate(raws)]
+                for new, raws in feat.merge.items()
+            }
             t = feat.transform
             if t is Transform.clip:
                 if feat.lower is None and feat.upper is None:
@@ -261,14 +345,25 @@ class Criterion(StrEnum):
     cv_logloss = "cv_logloss"  # seeded k-fold (or holdout) log loss
 
 
-STRATEGIES = ("none", "exhaustive", "forward", "backward", "stepwise", "random")
+class Strategy(StrEnum):
+    """How the model's features are chosen (`none`: every declared feature)."""
+
+    none = "none"
+    exhaustive = "exhaustive"
+    forward = "forward"
+    backward = "backward"
+    stepwise = "stepwise"
+    random = "random"
+
+
+STRATEGIES = tuple(s.value for s in Strategy)
 
 
 @dataclass
 class SelectionConfig:
     """One schema for every strategy; keys a strategy does not use are ignored by it."""
 
-    strategy: str = "none"  # none | exhaustive | forward | backward | stepwise | random
+    strategy: Strategy = Strategy.none  # none | exhaustive | forward | backward | stepwise | random
     criterion: Criterion = Criterion.aic
     # constraints, applied inside the search
     force_in: list[str] = field(default_factory=list)
@@ -295,9 +390,7 @@ class SelectionConfig:
     progress: bool = True  # a progress bar on a terminal (never in CI or when piped)
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ConfigError("selection.strategy",
-                              f"must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        self.strategy = _choice("selection.strategy", Strategy, self.strategy)
         if self.min_features < 0:
             raise ConfigError("selection.min_features", "must be non-negative")
         if self.max_features is not None and self.max_features < max(self.min_features, 1):
@@ -346,8 +439,8 @@ class GLMConfig:
     l1_wt: float = 1.0
     # What a non-converged fit or (quasi-)complete separation does: `error` refuses the model,
     # `warn` records the finding in the diagnostics and goes on.
-    on_nonconvergence: str = "error"
-    on_separation: str = "error"
+    on_nonconvergence: FitPolicy = FitPolicy.error
+    on_separation: FitPolicy = FitPolicy.error
 
     def __post_init__(self) -> None:
         if self.max_iter < 1:
@@ -358,10 +451,9 @@ class GLMConfig:
             raise ConfigError("glm.alpha", "must be non-negative")
         if not 0.0 <= self.l1_wt <= 1.0:
             raise ConfigError("glm.l1_wt", "must lie in [0, 1]")
-        for key in ("on_nonconvergence", "on_separation"):
-            if getattr(self, key) not in ("error", "warn"):
-                value = getattr(self, key)
-                raise ConfigError(f"glm.{key}", f"must be error or warn, got {value!r}")
+        self.on_nonconvergence = _choice("glm.on_nonconvergence", FitPolicy,
+                                         self.on_nonconvergence)
+        self.on_separation = _choice("glm.on_separation", FitPolicy, self.on_separation)
 
 
 @dataclass
@@ -462,13 +554,15 @@ class ServingConfig:
     reuse_port: bool = True
     max_body_bytes: int = 1_048_576
     max_batch_rows: int = 1000
-    log_format: str = "json"  # json | text
+    log_format: LogFormat = LogFormat.json  # json | text
     # log the validated feature values of each request (off: they may be personal data)
     log_features: bool = False
     model_path: str = "models/glm_model.json"
     # refuse to start unless the card's model_sha256 / model_version equal these
     expected_model_sha256: str | None = None
     model_version: str | None = None
+    # Ed25519 public keys (PEM files): when set, only a card signed by one of them is served
+    trusted_keys: list[str] = field(default_factory=list)
     cutoff: float | None = None
     # reject a request carrying a field the schema does not declare (422); false ignores it
     reject_extra_fields: bool = True
@@ -516,9 +610,7 @@ class ServingConfig:
                                   f"must lie in [0, 65535], got {self.admin_port}")
             if self.admin_port != 0 and self.admin_port == self.port:
                 raise ConfigError("serving.admin_port", "must differ from serving.port")
-        if self.log_format not in ("json", "text"):
-            raise ConfigError("serving.log_format",
-                              f"must be json or text, got {self.log_format!r}")
+        self.log_format = _choice("serving.log_format", LogFormat, self.log_format)
         if self.cutoff is not None and not 0.0 < self.cutoff < 1.0:
             raise ConfigError("serving.cutoff", "must lie in (0, 1)")
         if self.psi_window < 10:
@@ -535,6 +627,8 @@ class PathsConfig:
     models_dir: str = "models"
     # evaluate/score: the model card to load.
     model: str = "models/glm_model.json"
+    # train: sign the model card with this Ed25519 private key (an unencrypted PEM file)
+    signing_key: str | None = None
 
 
 @dataclass

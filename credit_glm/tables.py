@@ -46,7 +46,7 @@ def read_table(path: str, data: DataConfig) -> tuple[pd.DataFrame, Path]:
     resolved = resolve_path(path)
     if not resolved.is_file():
         raise DataError(f"data.path: file {path!r} not found")
-    fmt = data.format
+    fmt: str = data.format.value
     if fmt == "auto":
         fmt = "parquet" if resolved.suffix.lower() in (".parquet", ".pq") else "csv"
     try:

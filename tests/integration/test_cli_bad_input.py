@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from credit_glm.__main__ import config_dir
 from tests.conftest import GERMAN_CSV, run_cli
 
 pytestmark = pytest.mark.slow
@@ -58,8 +59,34 @@ def _typo_in_own_yaml(tmp: Path) -> list[str]:
     return ["--config-dir", str(tmp / "my_conf"), "glm=mine"]
 
 
+def _own_data_yaml(old: str, new: str) -> Callable[[Path], list[str]]:
+    """The shipped German-credit data YAML with one line edited, as the user's own option."""
+    def make(tmp: Path) -> list[str]:
+        text = (Path(config_dir()) / "data" / "german_credit.yaml").read_text()
+        assert old in text
+        conf = tmp / "my_conf" / "data"
+        conf.mkdir(parents=True)
+        (conf / "mine.yaml").write_text(text.replace(old, new))
+        return ["--config-dir", str(tmp / "my_conf"), "data=mine"]
+    return make
+
+
+QUOTE_HINT = 'quote it exactly as the data spells it: "Yes"'
+
 CASES: dict[str, tuple[Callable[[Path], list[str]], list[str]]] = {
     "unknown config key": (lambda t: ["glm.lnk=probit"], ["lnk"]),
+    "added key no schema declares": (lambda t: ["+glm.lnk=probit"],
+                                     ["glm.lnk", "no such key", "did you mean 'link'"]),
+    "added key inside a column": (lambda t: ["+data.columns.age_in_years.maxx=3"],
+                                  ["data.columns.age_in_years.maxx", "'max'"]),
+    "unknown choice": (lambda t: ["selection.strategy=greedy"],
+                       ["selection.strategy", "greedy", "exhaustive", "stepwise"]),
+    "unknown log format": (lambda t: ["serving.log_format=xml"],
+                           ["serving.log_format", "json", "text"]),
+    "YAML boolean as event": (_own_data_yaml("  event: bad\n", "  event: Yes\n"),
+                              ["data.target.event", "YAML boolean", QUOTE_HINT]),
+    "YAML boolean as a category": (_own_data_yaml('      - "no"\n', "      - no\n"),
+                                   ["data.columns.foreign_worker.categories[0]", QUOTE_HINT]),
     "typo in a user's YAML": (_typo_in_own_yaml, ["max_iters"]),
     "unknown option": (lambda t: ["glm=fancy"], ["fancy"]),
     "wrong type in override": (lambda t: ["glm.max_iter=abc"], ["max_iter", "abc"]),
@@ -91,6 +118,18 @@ def test_bad_input_is_refused_clearly(case: str, tmp_path: Path) -> None:
     for text in expected:
         assert text in output, (text, output)
     assert not (tmp_path / "models").exists(), "nothing may be promoted"
+
+
+EXIT_CODES = {"added key no schema declares": 1, "unknown choice": 1,
+              "YAML boolean as event": 2, "YAML boolean as a category": 2}
+
+
+@pytest.mark.parametrize("case", list(EXIT_CODES))
+def test_config_errors_exit_with_their_code(case: str, tmp_path: Path) -> None:
+    make, _ = CASES[case]
+    result = run_cli(make(tmp_path), tmp_path)
+    assert result.returncode == EXIT_CODES[case], result.stderr
+    assert "error" in result.stderr.lower() and "Traceback" not in result.stderr
 
 
 def test_bad_input_leaves_a_promoted_model_untouched(trained_dir: Path, tmp_path: Path) -> None:
