@@ -18,15 +18,21 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 
-from credit_glm.errors import ArtifactError
+from credit_glm.errors import ArtifactError, ConfigError
 from credit_glm.model_card import CARD_FORMAT, card_problem, seal_card, sha256_hex
 from credit_glm.training import TrainedModel
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 __all__ = [
     "CARD_NAME",
@@ -34,6 +40,8 @@ __all__ = [
     "load_card",
     "load_pickle",
     "pickle_bytes",
+    "read_signing_key",
+    "read_trusted_keys",
     "write_artifacts",
 ]
 
@@ -88,12 +96,22 @@ def _locked(directory: Path) -> Iterator[None]:
 def write_artifacts(
     trained: TrainedModel, card: dict[str, Any], directory: str | Path
 ) -> tuple[Path, Path, dict[str, Any]]:
-    """Write the pair into ``directory`` atomically; return both paths and the final card."""
+    """Write the pair into ``directory`` atomically; return both paths and the final card.
+
+    The card is sealed (:func:`credit_glm.model_card.seal_card`) with the pickle's hash, and
+    signed when the training config names ``paths.signing_key``.
+    """
     directory = Path(directory)
+    key_path = trained.config.paths.signing_key
+    signing_key = read_signing_key(key_path) if key_path else None
     directory.mkdir(parents=True, exist_ok=True)
     blob = pickle_bytes(trained, card)
     card = seal_card({**card, "artifact": {"joblib_file": PICKLE_NAME,
                                            "joblib_sha256": sha256_hex(blob)}})
+    if signing_key is not None:
+        from credit_glm.signing import sign_card
+
+        card = sign_card(card, signing_key)
     text = json.dumps(card, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
     tmp_pickle = _write_temp(directory, PICKLE_NAME, blob)
     try:
@@ -144,6 +162,47 @@ def load_card(path: str | Path, key: str = "paths.model") -> dict[str, Any]:
     if problem is not None:
         raise ArtifactError(f"model card {str(path)!r} {problem}")
     return card
+
+
+def _key_bytes(path: str, key: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(key, f"key file {path!r} not found") from None
+    except OSError as err:
+        raise ConfigError(key, f"cannot read key file {path!r}: {err.strerror}") from None
+
+
+def _signing_module(key: str) -> Any:
+    try:
+        import credit_glm.signing as signing
+    except ImportError as err:
+        raise ConfigError(key, f"signing needs the cryptography package ({err}); "
+                          "pip install cryptography") from None
+    return signing
+
+
+def read_signing_key(path: str, key: str = "paths.signing_key") -> Ed25519PrivateKey:
+    """The Ed25519 private key in the PEM file ``path`` (named ``key`` in messages)."""
+    signing = _signing_module(key)
+    try:
+        private: Ed25519PrivateKey = signing.private_key_from_pem(_key_bytes(path, key))
+    except signing.KeyFormatError as err:
+        raise ConfigError(key, f"{path!r} is {err}") from None
+    return private
+
+
+def read_trusted_keys(paths: Sequence[str], key: str = "serving.trusted_keys"
+                      ) -> list[Ed25519PublicKey]:
+    """The Ed25519 public keys in the PEM files ``paths``."""
+    signing = _signing_module(key)
+    keys: list[Ed25519PublicKey] = []
+    for i, path in enumerate(paths):
+        try:
+            keys.append(signing.public_key_from_pem(_key_bytes(path, f"{key}[{i}]")))
+        except signing.KeyFormatError as err:
+            raise ConfigError(f"{key}[{i}]", f"{path!r} is {err}") from None
+    return keys
 
 
 def load_pickle(card_path: str | Path) -> dict[str, Any]:

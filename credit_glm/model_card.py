@@ -13,8 +13,9 @@ Two hashes seal it (format version 2):
     score baseline (PSI edges and shares) and the self-check row with its probability.
     ``model_version`` is ``<data name>-<first 12 hex digits of model_sha256>``, derived from it.
 ``card_sha256``
-    Everything else: the hash of the whole card except ``card_sha256`` itself (metrics,
-    diagnostics, config, training data, libraries, selection, created_at, the pickle's hash...).
+    Everything else: the hash of the whole card except ``card_sha256`` itself and the optional
+    ``signature`` (:mod:`credit_glm.signing`) that signs it (metrics, diagnostics, config,
+    training data, libraries, selection, created_at, the pickle's hash...).
 
 :func:`card_problem` checks both; the artifact store refuses a card it names a problem for.
 """
@@ -120,18 +121,22 @@ def model_version(card: Mapping[str, Any], digest: str | None = None) -> str:
     return f"{card['schema']['name']}-{digest[:12]}"
 
 
+# card keys the card hash leaves out: itself, and the signature that signs it
+_UNHASHED = ("card_sha256", "signature")
+
+
 def card_sha256(card: Mapping[str, Any]) -> str:
-    """The hash of the whole card except ``card_sha256`` itself."""
-    return sha256_hex(canonical_json({k: v for k, v in card.items() if k != "card_sha256"}))
+    """The hash of the whole card except ``card_sha256`` itself (and its ``signature``)."""
+    return sha256_hex(canonical_json({k: v for k, v in card.items() if k not in _UNHASHED}))
 
 
 def seal_card(card: Mapping[str, Any]) -> dict[str, Any]:
-    """``card`` with its model hash, its version and its card hash (re)computed."""
-    sealed = dict(json_safe(dict(card)))
+    """``card`` with its model hash, its version and its card hash (re)computed; a signature
+    it carried is dropped (:func:`credit_glm.signing.sign_card` signs the sealed card)."""
+    sealed = {k: v for k, v in json_safe(dict(card)).items() if k not in _UNHASHED}
     digest = model_sha256(sealed)
     sealed["model_sha256"] = digest
     sealed["model_version"] = model_version(sealed, digest)
-    sealed.pop("card_sha256", None)
     sealed["card_sha256"] = card_sha256(sealed)
     return sealed
 

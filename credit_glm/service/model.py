@@ -3,7 +3,8 @@
 Loading reads the card only (never the joblib pickle), checks its format version and recorded
 hashes (:func:`credit_glm.artifact.load_card`: ``model_sha256`` over everything a response or an
 alert depends on, the ``model_version`` it derives, ``config_sha256``, ``card_sha256``), applies
-the pins of ``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the pandera schema
+the signature when ``serving.trusted_keys`` is set (:mod:`credit_glm.signing`) and the pins of
+``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the pandera schema
 from the declaration stored in the card, compiles it (:mod:`credit_glm.service.validation`) and
 runs the self-check: the card's recorded row must score to the recorded probability. Anything
 wrong is an :class:`~credit_glm.errors.ArtifactError` with a message, raised before the server
@@ -22,7 +23,7 @@ from typing import Any, Final
 import numpy as np
 import pandera.pandas as pa
 
-from credit_glm.artifact import load_card
+from credit_glm.artifact import load_card, read_trusted_keys
 from credit_glm.config import DataConfig, ServingConfig
 from credit_glm.errors import ArtifactError, ConfigError, ValidationFailed
 from credit_glm.features import design_matrix
@@ -163,11 +164,20 @@ def load_served_model(settings: ServingConfig) -> ServedModel:
     ------
     ArtifactError
         Missing or corrupt card, a hash that does not match, a pin that does not match, a
-        card the service cannot use, or a failing self-check.
+        missing or wrong signature when ``serving.trusted_keys`` is set, a card the service
+        cannot use, or a failing self-check.
+    ConfigError
+        A ``serving.trusted_keys`` file is missing or holds no Ed25519 public key.
     """
     path = str(Path(settings.model_path))
     # the format version and every recorded hash, as evaluation checks them
     card = load_card(path, key="serving.model_path")
+    if settings.trusted_keys:
+        from credit_glm.signing import signature_problem
+
+        problem = signature_problem(card, read_trusted_keys(settings.trusted_keys))
+        if problem is not None:
+            raise ArtifactError(f"model card {path!r} {problem}; refusing to serve it")
     pinned_sha = settings.expected_model_sha256
     if pinned_sha is not None and pinned_sha != card["model_sha256"]:
         raise ArtifactError(f"serving.expected_model_sha256 is pinned to {pinned_sha}, but "

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from credit_glm.model_card import card_sha256, model_sha256
-from tests.api.conftest import free_port, serve_command
-from tests.conftest import cli_env
+from tests.api.conftest import free_port, serve_command, start_server
+from tests.conftest import cli_env, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +139,39 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path, card_path: Path,
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in result.stderr
+
+
+def _key_pair(directory: Path, name: str) -> tuple[Path, Path]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    key, pub = directory / f"{name}.pem", directory / f"{name}.pub.pem"
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    pub.write_bytes(private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return key, pub
+
+
+def test_with_trusted_keys_only_a_card_signed_at_training_is_served(
+        tmp_path: Path, card_path: Path) -> None:
+    key, pub = _key_pair(tmp_path, "ours")
+    _, other = _key_pair(tmp_path, "theirs")
+    trained = run_cli([f"paths.signing_key={key}", "hydra.run.dir=outputs/train"], tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    signed = tmp_path / "models" / "glm_model.json"
+    assert json.loads(signed.read_text())["signature"]["algorithm"] == "ed25519"
+    server = start_server(tmp_path / "signed", signed, f"serving.trusted_keys=[{other},{pub}]")
+    try:
+        assert server.call("GET", "/ready").status == 200
+    finally:
+        assert server.stop() == 0
+    _assert_one_clear_line(_serve(tmp_path, signed, f"serving.trusted_keys=[{other}]"),
+                           "which is not one of serving.trusted_keys")
+    # the session's card was trained without a key
+    _assert_one_clear_line(_serve(tmp_path, card_path, f"serving.trusted_keys=[{pub}]"),
+                           "is not signed, and serving.trusted_keys requires")
+    _assert_one_clear_line(_serve(tmp_path, signed, f"serving.trusted_keys=[{key}]"),
+                           "serving.trusted_keys[0]")
