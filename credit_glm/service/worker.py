@@ -149,8 +149,12 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        settings = self.app.settings
-        self.readiness = self.app.readiness
+        from credit_glm.config import ServingConfig
+        from credit_glm.service.readiness import Readiness
+
+        # an application other than ServiceApplication (a benchmark's floor) gets the defaults
+        settings = getattr(self.app, "settings", None) or ServingConfig()
+        self.readiness = getattr(self.app, "readiness", None) or Readiness()
         self.header_timeout = float(settings.header_timeout)
         self.body_timeout = float(settings.body_timeout)
         self.drain_seconds = float(settings.drain_seconds)
