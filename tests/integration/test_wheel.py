@@ -171,6 +171,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Wheel) -> Venv:
     return fresh
 
 
+@pytest.mark.slow
 def test_the_venv_sees_only_itself_and_the_standard_library(venv: Venv, tmp_path: Path) -> None:
     probe = venv.run(["-c", "import json, sys, credit_glm.selection, credit_glm.service; "
                       "from credit_glm.__main__ import config_dir; "
