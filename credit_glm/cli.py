@@ -1,7 +1,12 @@
 """What ``python -m credit_glm`` does in each mode, once Hydra has composed the config.
 
-This is an edge: it reads and writes files, prints, and turns user errors into exit codes. The
+This is an edge: it reads and writes files, reports, and turns user errors into exit codes. The
 modelling itself is the pure :func:`credit_glm.training.train`.
+
+Everything a run reports goes through :mod:`logging` (logger ``credit_glm.cli``), so Hydra's job
+logging (``conf/hydra/job_logging/credit_glm.yaml``) puts it both on the terminal, as plain
+lines (informational ones on stdout, errors on stderr), and in ``<run dir>/__main__.log`` with
+time and level.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,13 +32,26 @@ from credit_glm.errors import ConfigError, CreditGLMError, GateFailure
 from credit_glm.evaluation import gate_failures
 from credit_glm.feature_selection import select_features
 from credit_glm.model_card import build_card, json_safe
-from credit_glm.report import format_evaluation, format_training
+from credit_glm.report import format_evaluation, format_selection, format_training
 from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
 from credit_glm.scoring import ScoringModel
 from credit_glm.tables import file_sha256, read_table
 from credit_glm.training import outcome_vector, sample_metrics, train
 
-__all__ = ["UnknownKeyError", "check_known_keys", "run", "to_app_config"]
+__all__ = ["BelowLevel", "UnknownKeyError", "check_known_keys", "run", "to_app_config"]
+
+log = logging.getLogger(__name__)
+
+
+class BelowLevel(logging.Filter):
+    """Passes records below ``level``: the stdout handler leaves warnings and errors to stderr."""
+
+    def __init__(self, level: int | str = logging.WARNING) -> None:
+        super().__init__()
+        self.level = level if isinstance(level, int) else logging.getLevelNamesMapping()[level]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < self.level
 
 
 class UnknownKeyError(ConfigError):
@@ -115,20 +134,21 @@ def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[st
     _write_json(output_dir / "selection.json", card["selection"])
     summary = _run_summary(trained.config, card, trained.timings)
     if app.verbose:
-        print(format_training(card))
+        log.info("%s", format_training(card))
+    log.info("%s", format_selection(card))
     if not trained.passed:
         summary["status"] = "gate failed"
         _write_json(output_dir / "metrics.json", summary)
         raise GateFailure(list(trained.gate_failures))
     if not promote:
         _write_json(output_dir / "metrics.json", summary)
-        print(f"model {card['model_version']} passed its gates; in a sweep it stays in "
-              f"{output_dir / 'model'} (promote one by copying it into {app.paths.models_dir})")
+        log.info("model %s passed its gates; in a sweep it stays in %s (promote one by copying "
+                 "it into %s)", card["model_version"], output_dir / "model", app.paths.models_dir)
         return summary
     pickle_path, card_path, _ = write_artifacts(trained, card, app.paths.models_dir)
     summary["promoted_to"] = str(card_path)
     _write_json(output_dir / "metrics.json", summary)
-    print(f"model {card['model_version']} promoted: {pickle_path} and {card_path}")
+    log.info("model %s promoted: %s and %s", card["model_version"], pickle_path, card_path)
     return summary
 
 
@@ -181,8 +201,8 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     }
     _write_json(output_dir / "evaluation.json", result)
     if app.verbose:
-        print(format_evaluation(result))
-    print(f"evaluation written to {output_dir / 'evaluation.json'}")
+        log.info("%s", format_evaluation(result))
+    log.info("evaluation written to %s", output_dir / "evaluation.json")
     if failures:
         raise GateFailure(failures)
     return result
@@ -193,6 +213,7 @@ def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
 
     ``promote`` is false in a multirun: every job keeps its candidate in its own directory.
     """
+    app: AppConfig | None = None
     try:
         app = to_app_config(cfg)
         if app.mode is Mode.train:
@@ -204,12 +225,17 @@ def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
 
             return int(serve(app))
         else:
-            print(f"error: mode={app.mode.value} is not available yet", file=sys.stderr)
+            log.error("error: mode=%s is not available yet", app.mode.value)
             return 2
     except CreditGLMError as err:
         if not (output_dir / "metrics.json").exists():
             _write_json(output_dir / "metrics.json",
                         {"status": f"failed: {type(err).__name__}", "error": str(err)})
-        print(f"error: {err}", file=sys.stderr)
+        if app is not None and app.mode is Mode.serve:
+            # the service has taken logging over (its own format, possibly JSON) by now; its
+            # start-up error stays the plain last line an operator reads
+            print(f"error: {err}", file=sys.stderr)
+        else:
+            log.error("error: %s", err)
         return err.exit_code
     return 0

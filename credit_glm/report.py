@@ -5,7 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["format_evaluation", "format_training"]
+__all__ = ["format_evaluation", "format_selection", "format_training"]
+
+# The engine's criterion names as a reader knows them; AUC is reported as the engine ranks it
+# (negated, lower is better), so it is negated back for display.
+_CRITERIA = {
+    "aic": ("AIC", 1.0),
+    "bic": ("BIC", 1.0),
+    "auc": ("cross-validated AUC", -1.0),
+    "log_loss": ("cross-validated log loss", 1.0),
+    "pvalue": ("largest likelihood-ratio p-value of a kept feature", 1.0),
+}
+_HOW = {
+    "exhaustive": "best subset, exact",
+    "random": "random subsets",
+    "forward": "forward stepwise",
+    "backward": "backward elimination",
+    "stepwise": "bidirectional stepwise",
+}
+_SKIPS = (("skipped_nonconverged", "not converged"), ("skipped_separated", "separated"),
+          ("skipped_singular", "singular"), ("skipped_constraint", "broke a constraint"))
 
 
 def _f(x: Any, spec: str = ".4f") -> str:
@@ -50,6 +69,45 @@ def format_training(card: Mapping[str, Any]) -> str:
     gates = card["gates"]
     lines.append("  gates: " + ("passed" if gates["passed"] else "FAILED"))
     lines += [f"    - {r}" for r in gates["failures"]]
+    return "\n".join(lines)
+
+
+def format_selection(card: Mapping[str, Any]) -> str:
+    """One block on how the features were chosen: strategy, criterion, search counts, result.
+
+    For ``strategy=none`` (every declared feature kept) the criterion values are the AIC and
+    BIC of the fitted model.
+    """
+    sel = card["selection"]
+    chosen = list(card["selected_features"])
+    declared = len(((card.get("config") or {}).get("features") or {}).get("features") or chosen)
+    fit = card["diagnostics"]["fit"]
+    strategy = sel["strategy"]
+    if strategy == "none":
+        return "\n".join([
+            "selection: none (every feature kept, no search)",
+            f"  chosen: {len(chosen)} of {declared} features, AIC={fit['aic']:.4f}  "
+            f"BIC={fit['bic']:.4f}",
+            f"    {', '.join(chosen)}",
+        ])
+    name, sign = _CRITERIA.get(sel["criterion"], (sel["criterion"], 1.0))
+    value = sel.get("criterion_value")
+    shown = "-" if value is None else f"{sign * value:.4f}"
+    counts = sel["counts"]
+    skipped = [f"{counts[k]} {why}" for k, why in _SKIPS if counts.get(k)]
+    space = ("subsets in the space" if strategy in ("exhaustive", "random")
+             else "distinct subsets visited")
+    lines = [
+        f"selection: {strategy} ({_HOW.get(strategy, strategy)}) by {sel['criterion']}",
+        f"  subsets: {counts['total_subsets']:,} {space}, {counts['fitted']:,} fitted, "
+        f"{counts['pruned']:,} pruned, {counts['skipped']:,} skipped"
+        + (f" ({', '.join(skipped)})" if skipped else "")
+        + (f", {counts['extra_fits']:,} extra fits" if counts.get("extra_fits") else ""),
+        f"  chosen: {len(chosen)} of {declared} features, {name} = {shown}  "
+        f"(AIC={_f(sel.get('aic'))}  BIC={_f(sel.get('bic'))})",
+        f"    {', '.join(chosen)}",
+        f"  search took {sel['wall_time']:.2f} s",
+    ]
     return "\n".join(lines)
 
 

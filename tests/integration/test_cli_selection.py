@@ -81,6 +81,28 @@ def test_exhaustive_audit_trail_matches_the_statsmodels_refit(cli: Cli, tmp_path
     assert counts["fitted"] + counts["pruned"] >= counts["total_subsets"] - counts["skipped"]
     on_disk = json.loads((tmp_path / "outputs" / "run" / "selection.json").read_text())
     assert on_disk == sel
+    # the account of the search, on the terminal once and in the run log
+    block = _selection_block(result.stdout)
+    assert block[0] == "selection: exhaustive (best subset, exact) by bic"
+    assert (f"{counts['total_subsets']:,} subsets in the space, {counts['fitted']:,} fitted, "
+            f"{counts['pruned']:,} pruned, {counts['skipped']:,} skipped") in block[1]
+    assert f"BIC = {sel['criterion_value']:.4f}" in block[2]
+    assert block[3].strip() == ", ".join(card["selected_features"])
+    run_log = (tmp_path / "outputs" / "run" / "__main__.log").read_text()
+    assert "\n".join(block) in run_log
+
+
+def _selection_block(stdout: str) -> list[str]:
+    """The lines of the one selection block a training run prints."""
+    lines = stdout.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("selection: ")]
+    assert len(starts) == 1, stdout
+    block = [lines[starts[0]]]
+    for line in lines[starts[0] + 1:]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    return block
 
 
 def test_stepwise_pvalue_path_and_constraints(cli: Cli, tmp_path: Path) -> None:
@@ -92,6 +114,13 @@ def test_stepwise_pvalue_path_and_constraints(cli: Cli, tmp_path: Path) -> None:
     assert "duration_in_month" not in card["selected_features"]
     decisions = {step["decision"] for step in card["selection"]["path"]}
     assert "added" in decisions and "stopped" in decisions
+    block = _selection_block(result.stdout)
+    counts = card["selection"]["counts"]
+    assert block[0] == "selection: stepwise (bidirectional stepwise) by pvalue"
+    assert f"{counts['total_subsets']:,} distinct subsets visited" in block[1]
+    assert f"{counts['fitted']:,} fitted" in block[1]
+    assert f"{len(card['selected_features'])} of 20 features" in block[2]
+    assert block[3].strip() == ", ".join(card["selected_features"])
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,42 @@ def test_default_run_trains_reports_and_promotes(trained_dir: Path) -> None:
     assert (run / "model" / "glm_model.json").is_file()
 
 
+def test_run_log_holds_the_runs_lines(trained_dir: Path) -> None:
+    card = load_card(trained_dir / "models" / "glm_model.json")
+    run_log = (trained_dir / "outputs" / "run" / "__main__.log").read_text()
+    assert "[credit_glm.cli][INFO] - selection: none (every feature kept, no search)" in run_log
+    assert f"model {card['model_version']} promoted: " in run_log
+    assert "AUC=" in run_log  # the verbose coefficient and metric table
+
+
+def test_training_prints_one_selection_block_without_a_search(cli: Cli, tmp_path: Path) -> None:
+    result = cli("verbose=false", "hydra.run.dir=outputs/run")
+    assert result.returncode == 0, result.stderr
+    card = load_card(tmp_path / "models" / "glm_model.json")
+    fit = card["diagnostics"]["fit"]
+    n = len(card["selected_features"])
+    # the terminal shows plain lines, each once; the log file has them with time and level
+    assert result.stdout.splitlines() == [
+        "selection: none (every feature kept, no search)",
+        f"  chosen: {n} of {n} features, AIC={fit['aic']:.4f}  BIC={fit['bic']:.4f}",
+        f"    {', '.join(card['selected_features'])}",
+        f"model {card['model_version']} promoted: models/glm_model.joblib and "
+        "models/glm_model.json",
+    ]
+    assert result.stderr == ""
+    run_log = (tmp_path / "outputs" / "run" / "__main__.log").read_text().splitlines()
+    assert run_log[0].endswith("[credit_glm.cli][INFO] - " + result.stdout.splitlines()[0])
+    assert len(run_log) == len(result.stdout.splitlines())
+
+
+def test_an_error_goes_to_stderr_and_the_run_log(cli: Cli, tmp_path: Path) -> None:
+    result = cli("data.path=nope.csv", "hydra.run.dir=outputs/run")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "error: data.path: file 'nope.csv' not found\n"
+    run_log = (tmp_path / "outputs" / "run" / "__main__.log").read_text()
+    assert "[credit_glm.cli][ERROR] - error: data.path: file 'nope.csv' not found" in run_log
+
+
 def test_card_coefficients_equal_a_direct_statsmodels_fit(trained_dir: Path) -> None:
     card = load_card(trained_dir / "models" / "glm_model.json")
     data = data_config_from_dict(card["schema"])
