@@ -32,8 +32,9 @@ import copy
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,8 @@ from credit_glm.config import (
     AppConfig,
     ColumnConfig,
     ColumnType,
+    CovType,
+    Criterion,
     DataConfig,
     EvaluationConfig,
     FeatureConfig,
@@ -126,10 +129,22 @@ class ModelConfig:
         if self.split not in _SPLIT_CHOICES:
             raise ConfigError("ModelConfig.split",
                               f"must be one of {', '.join(_SPLIT_CHOICES)}, got {self.split!r}")
+        _enum("ModelConfig.link", Link, self.link)
         if self.max_levels < 2:
             raise ConfigError("ModelConfig.max_levels", "must be at least 2")
         if self.id_column is not None and self.id_column == self.target_column:
             raise ConfigError("ModelConfig.id_column", "is the target column")
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enum(key: str, enum: type[E], value: Any) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum)
+        raise ConfigError(key, f"must be one of {allowed}, got {value!r}") from None
 
 
 def _predictor_names(frame: pd.DataFrame, config: ModelConfig) -> list[str]:
@@ -283,7 +298,13 @@ class GLMModelSelector:
         if features is None:
             predictors = _predictor_names(frame, cfg)
             features = _infer_features(data, predictors, cfg.missing)
-        glm = cfg.glm or GLMConfig(link=Link(cfg.link), max_iter=cfg.max_iterations)
+        glm = cfg.glm or GLMConfig(link=_enum("ModelConfig.link", Link, cfg.link),
+                                   max_iter=cfg.max_iterations)
+        # dataclasses built in Python take a str where Hydra would have made the enum
+        glm.link = _enum("glm.link", Link, glm.link)
+        glm.cov_type = _enum("glm.cov_type", CovType, glm.cov_type)
+        cfg.selection.criterion = _enum("selection.criterion", Criterion,
+                                        cfg.selection.criterion)
         split = SplitConfig(method=SplitMethod(cfg.split), test_size=cfg.test_size, seed=cfg.seed)
         app = AppConfig(data=data, features=features, selection=cfg.selection, glm=glm,
                         split=split, evaluation=cfg.evaluation, serving=ServingConfig())

@@ -16,7 +16,7 @@ import pytest
 from credit_glm import GLMModelSelector, ModelConfig
 from credit_glm.api import NotFittedError
 from credit_glm.artifact import load_card
-from credit_glm.config import SelectionConfig
+from credit_glm.config import Criterion, SelectionConfig
 from credit_glm.errors import ConfigError, ModelFitError, ValidationFailed
 from credit_glm.feature_selection import select_features
 from credit_glm.scoring import ScoringModel
@@ -86,6 +86,8 @@ def test_selection_settings_are_honoured_as_in_the_cli(frame: pd.DataFrame,
     selection = SelectionConfig(strategy="backward", criterion="bic")  # type: ignore[arg-type]
     selector = GLMModelSelector(_config(selection=selection)).fit(frame)
     assert selector.model_.selection.strategy == "backward"
+    assert selector.config_.selection.criterion is Criterion.bic  # a str becomes the enum
+    assert selection.criterion == "bic" and type(selection.criterion) is str  # untouched
     # the same pipeline the CLI runs: train(config, table, select_features)
     table = frame.drop(columns=[]).assign(
         application_id=frame["application_id"].astype(str),
@@ -182,7 +184,13 @@ def test_predict_proba_names_the_column_and_row_of_a_bad_value(
 
 
 @pytest.mark.parametrize(("key", "value"), [("missing", "drop"), ("split", "random"),
-                                             ("max_levels", 1)])
+                                             ("max_levels", 1), ("link", "probti")])
 def test_model_config_checks_its_choices(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"ModelConfig.{key}"):
         _config(**{key: value})
+
+
+def test_a_mistyped_choice_in_a_config_group_names_the_key(frame: pd.DataFrame) -> None:
+    selection = SelectionConfig(criterion="aicc")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"selection.criterion: must be one of aic, bic"):
+        GLMModelSelector(_config(selection=selection)).fit(frame)
