@@ -234,10 +234,26 @@ def infer_data_config(frame: pd.DataFrame, config: ModelConfig) -> DataConfig:
     )
 
 
+def _feature_columns(frame: pd.DataFrame, config: ModelConfig, data: DataConfig) -> list[str]:
+    """The predictors: as listed, else every column of the frame (inferred schema) or of the
+    declaration (declared schema) but the target, id, weight and date columns."""
+    if config.predictors is not None or config.data is None:
+        names = _predictor_names(frame, config)
+    else:
+        special = {data.target.column, data.id_column, data.weight_column, data.date_column,
+                   config.id_column}
+        names = [c for c in data.columns if c not in special]
+    undeclared = [c for c in names if c not in data.columns]
+    if undeclared:
+        raise ConfigError("ModelConfig.predictors",
+                          f"{undeclared} are not declared in data.columns ({data.name})")
+    return names
+
+
 def _infer_features(data: DataConfig, predictors: list[str], missing: str) -> FeaturesConfig:
     feats = {}
     for name in predictors:
-        text = data.columns[name].type is ColumnType.category
+        text = data.columns[name].type in (ColumnType.category, ColumnType.bool)
         policy = MissingPolicy.error
         if missing == "impute":
             policy = MissingPolicy.level if text else MissingPolicy.median
@@ -296,8 +312,7 @@ class GLMModelSelector:
                               f"{data.target.column!r}")
         features = cfg.features
         if features is None:
-            predictors = _predictor_names(frame, cfg)
-            features = _infer_features(data, predictors, cfg.missing)
+            features = _infer_features(data, _feature_columns(frame, cfg, data), cfg.missing)
         glm = cfg.glm or GLMConfig(link=_enum("ModelConfig.link", Link, cfg.link),
                                    max_iter=cfg.max_iterations)
         # dataclasses built in Python take a str where Hydra would have made the enum

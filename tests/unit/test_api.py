@@ -194,3 +194,14 @@ def test_a_mistyped_choice_in_a_config_group_names_the_key(frame: pd.DataFrame) 
     selection = SelectionConfig(criterion="aicc")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"selection.criterion: must be one of aic, bic"):
         GLMModelSelector(_config(selection=selection)).fit(frame)
+
+
+def test_a_declared_schema_without_features_uses_its_declared_columns(
+        frame: pd.DataFrame, fitted: GLMModelSelector) -> None:
+    declared = copy.deepcopy(fitted.config_.data)
+    selector = GLMModelSelector(_config(data=declared, id_column=None)).fit(
+        frame.assign(region=frame["region"].astype(str), purpose=frame["purpose"].astype(str)))
+    assert set(selector.spec_.columns) == set(fitted.spec_.columns)
+    with pytest.raises(ConfigError, match=r"\['extra'\] are not declared in data.columns"):
+        GLMModelSelector(_config(data=declared, predictors=["utilisation", "extra"])).fit(
+            frame.assign(extra=1.0))
