@@ -2,8 +2,8 @@
 
 Loading reads the card only (never the joblib pickle), checks its format version and recorded
 hashes (:func:`credit_glm.artifact.load_card`: ``model_sha256`` over everything a response or an
-alert depends on, the ``model_version`` it derives, ``config_sha256``, ``card_sha256``), applies
-the signature when ``serving.trusted_keys`` is set (:mod:`credit_glm.signing`) and the pins of
+alert depends on, the ``model_version`` it derives, ``config_sha256``, ``card_sha256``), checks
+the signature when ``serving.trusted_keys`` is set (:mod:`credit_glm.signing`), applies the pins of
 ``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the pandera schema
 from the declaration stored in the card, compiles it (:mod:`credit_glm.service.validation`) and
 runs the self-check: the card's recorded row must score to the recorded probability. Anything
