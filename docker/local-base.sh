@@ -20,6 +20,15 @@ if "${podman[@]}" image exists "$image"; then
   exit 0
 fi
 
+for tool in debootstrap podman; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || {
+    echo "error: $tool is not installed (apt-get install podman runc debootstrap)" >&2; exit 1; }
+done
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: debootstrap needs root to make the base image $image" >&2
+  exit 1
+fi
+
 mirror=${DEBIAN_MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources \
   2>/dev/null || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
