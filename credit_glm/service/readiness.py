@@ -33,6 +33,11 @@ class Readiness:
         return self._this_process or self._mem[_DRAINING] == 1
 
     @property
+    def server_draining(self) -> bool:
+        """Whether the master is draining (it got SIGTERM), whatever this process does."""
+        return self._mem[_DRAINING] == 1
+
+    @property
     def stopping(self) -> bool:
         """Whether the master's drain is over and it is stopping its workers."""
         return self._mem[_STOPPING] == 1

@@ -167,6 +167,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self._timer_seq = 0
         self._drain_until: float | None = None
         self._listening = True
+        # with SO_REUSEPORT each worker listens on a socket of its own; without it every worker
+        # and the master share one, which must keep taking connections while any of them runs
+        self._private_listeners = bool(self.cfg.reuse_port and hasattr(socket, "SO_REUSEPORT"))
 
     # --- signals ------------------------------------------------------------------------------
 
@@ -203,18 +206,33 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                     announced = True
                     self.log.info("SIGTERM: this worker's /ready now answers 503; serving "
                                   "%.1f s more, then stopping gracefully", self.drain_seconds)
-                if time.monotonic() >= self._drain_until:
+                if time.monotonic() >= self._drain_until and not self._await_master():
                     self.alive = False
         self._stop_gracefully()
 
+    def _await_master(self) -> bool:
+        """After this worker's own drain: wait for the master's SIGTERM instead of stopping?
+
+        With listeners shared with the master, the master got SIGTERM too (it is draining) and
+        will signal the workers when its drain is over: a worker leaving before that would
+        leave connections queued on the master's copy of the socket, to be reset when the
+        master closes it. (A worker signalled alone leaves at once: its siblings accept.)
+        """
+        assert self._drain_until is not None
+        return (not self._private_listeners and self.readiness.server_draining
+                and time.monotonic() < self._drain_until + self.cfg.graceful_timeout)
+
     def _stop_gracefully(self) -> None:
-        for listener in self.sockets:
+        # a shared socket refuses new handshakes only when the whole server stops: a worker
+        # restarting alone (max_requests, a lone SIGTERM) leaves it to its siblings
+        refuse = self._private_listeners or self.readiness.stopping
+        for listener in self.sockets if refuse else ():
             if not refuse_new_connections(listener):
                 self.log.warning("cannot stop new connections on %s before closing it; "
                                  "connections queued at the close may be reset", listener)
         self.set_accept_enabled(True)
         now = time.monotonic()
-        stop_accepting = now + ACCEPT_LINGER
+        stop_accepting = now + (ACCEPT_LINGER if refuse else 0.0)
         limit = now + self.cfg.graceful_timeout
         for _, _, conn in list(self._timers):
             if conn.state == _IDLE:
@@ -319,16 +337,22 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if not data:
             self._close(conn)  # the client went away; nothing to answer
             return
-        if conn.state == _IDLE:
-            conn.state = _HEADERS  # a kept-alive connection's next request starts now
-            self._set_deadline(conn, time.monotonic() + self.header_timeout)
+        started = conn.state == _IDLE  # a kept-alive connection's next request starts now
+        if started:
+            conn.state = _HEADERS
         conn.buf += data
-        self._advance(conn)
+        self._advance(conn, started)
 
-    def _advance(self, conn: BufferedConn) -> None:
-        """Hand the request to a thread if it is complete; else keep reading it."""
+    def _advance(self, conn: BufferedConn, started: bool = False) -> None:
+        """Hand the request to a thread if it is complete; else keep reading it.
+
+        ``started``: the request's first bytes just came; its header deadline is set only if
+        they are not the whole request (the usual case, which then costs no timer).
+        """
         framing = conn.framer.scan(conn.buf)
         if isinstance(framing, NeedMore):
+            if started and not framing.in_body:
+                self._set_deadline(conn, time.monotonic() + self.header_timeout)
             if framing.in_body and conn.state == _HEADERS:
                 conn.state = _BODY
                 self._set_deadline(conn, time.monotonic() + self.body_timeout)
@@ -358,7 +382,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     def _refuse(self, conn: BufferedConn, status: int, reason: str, detail: str) -> None:
         from credit_glm.service.gunicorn_app import problem_response
 
-        kind = "request_timeout" if status == 408 else "http_protocol"
+        kind = {408: "request_timeout", 413: "payload_too_large"}.get(status, "http_protocol")
         self._send_now(conn, problem_response(status, reason, detail, kind))
         self.log.debug("%s %s from %s: %s", status, reason, conn.client, detail)
         self._linger_close(conn)
