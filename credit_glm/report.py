@@ -91,6 +91,9 @@ def format_selection(card: Mapping[str, Any]) -> str:
             f"    {', '.join(chosen)}",
         ])
     name, sign = _CRITERIA.get(sel["criterion"], (sel["criterion"], 1.0))
+    # the criterion as the config names it (cv_auc), else as the engine does (auc)
+    criterion = (((card.get("config") or {}).get("selection") or {}).get("criterion")
+                 or sel["criterion"])
     value = sel.get("criterion_value")
     shown = "-" if value is None else f"{sign * value:.4f}"
     counts = sel["counts"]
@@ -98,7 +101,7 @@ def format_selection(card: Mapping[str, Any]) -> str:
     space = ("subsets in the space" if strategy in ("exhaustive", "random")
              else "distinct subsets visited")
     lines = [
-        f"selection: {strategy} ({_HOW.get(strategy, strategy)}) by {sel['criterion']}",
+        f"selection: {strategy} ({_HOW.get(strategy, strategy)}) by {criterion}",
         f"  subsets: {counts['total_subsets']:,} {space}, {counts['fitted']:,} fitted, "
         f"{counts['pruned']:,} pruned, {counts['skipped']:,} skipped"
         + (f" ({', '.join(skipped)})" if skipped else "")

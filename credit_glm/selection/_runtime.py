@@ -18,7 +18,15 @@ from threadpoolctl import threadpool_limits
 from .engine import Counts, Entry, Evaluator, rank_entries
 from .result import PathStep, RankedSubset, SelectionCounts, SelectionResult
 
-__all__ = ["Progress", "Reporter", "build_result", "check_common", "parallel_map", "warm_start"]
+__all__ = [
+    "Progress",
+    "Reporter",
+    "build_result",
+    "check_common",
+    "interactive_terminal",
+    "parallel_map",
+    "warm_start",
+]
 
 ProgressCallback = Callable[[int, int], None]
 #: ``"auto"``: a tqdm bar on a terminal outside CI; a callable gets ``(done, total)``;
@@ -40,25 +48,35 @@ def check_common(top_n: int, n_jobs: int) -> None:
         raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
 
 
+def interactive_terminal() -> bool:
+    """Whether a progress bar may be drawn: stderr is a terminal and ``CI`` is unset.
+
+    A pipe, a file, a CI log (every CI service sets ``CI``) or a container's log stream gets
+    no bar: carriage-return redraws would fill it with hundreds of partial lines.
+    """
+    return sys.stderr.isatty() and "CI" not in os.environ
+
+
 class Reporter:
     """Reports ``(done, total)`` to a callback, or to a tqdm bar on an interactive terminal.
 
-    The bar only appears when stderr is a TTY and the ``CI`` environment variable is unset,
-    so logs of batch and CI runs stay clean.
+    The bar (rate and time left, on stderr) only appears where :func:`interactive_terminal`
+    holds, so logs of batch and CI runs stay clean. It is removed when the work ends. The
+    strategies report in coarse steps (a chunk of subsets, a branch, a stepwise round), so
+    every update is drawn: on a fast machine a search of a few updates still shows its rate.
     """
 
-    def __init__(self, progress: Progress, total: int, desc: str) -> None:
+    def __init__(self, progress: Progress, total: int, desc: str, unit: str = "subset") -> None:
         self.total = total
         self._callback: ProgressCallback | None = None
         self._bar: Any = None
         if callable(progress):
             self._callback = progress
-        elif progress == "auto" and sys.stderr.isatty() and "CI" not in os.environ:
-            try:
-                from tqdm import tqdm  # type: ignore[import-untyped]
-            except ImportError:  # pragma: no cover - tqdm is optional
-                return
-            self._bar = tqdm(total=total, desc=desc, unit="subset", leave=False)
+        elif progress == "auto" and interactive_terminal():
+            from tqdm import tqdm  # type: ignore[import-untyped]
+
+            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, mininterval=0,
+                             miniters=1, dynamic_ncols=True)
         elif progress not in (None, "auto"):
             raise ValueError("progress must be a callable, 'auto' or None")
 

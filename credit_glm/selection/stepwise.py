@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -250,14 +250,19 @@ class _Stepwise:
         self.path.append(PathStep(0, None, value, "added", f"starting model: {names}"))
         return current
 
-    def run(self, mode: Literal["forward", "backward", "stepwise"]) -> Evaluation:
+    def run(
+        self,
+        mode: Literal["forward", "backward", "stepwise"],
+        on_round: Callable[[int], None] | None = None,
+    ) -> Evaluation:
+        """Move until no move helps; ``on_round(n)`` after each of the ``n`` rounds."""
         space = self.space
         if mode == "backward":
             current = self.start(tuple(sorted((*space.forced, *space.free))))
         else:
             current = self.start(space.forced)
         limit = 4 * (len(space.free) + 1)
-        for _ in range(limit):
+        for done in range(1, limit + 1):
             if mode == "forward":
                 nxt = self.try_move(current, "add", False)
                 moved = nxt is not current
@@ -274,6 +279,8 @@ class _Stepwise:
                     moved = True
                     nxt = after
             current = nxt
+            if on_round is not None:
+                on_round(done)
             if not moved:
                 break
         reason = self.violation(current) if current.fit.ok else current.status
@@ -315,9 +322,11 @@ def _select(
     started = time.perf_counter()
     check_common(top_n, n_jobs)
     search = _Stepwise(problem, constraints, criterion, cv, n_jobs, p_enter, p_remove)
-    reporter = Reporter(progress, len(search.space.free) + 1, mode)
+    reporter = Reporter(progress, len(search.space.free) + 1, mode, unit="round")
     try:
-        current = search.run(mode)
+        # a round adds (or removes) one feature: at most len(free) + 1 rounds for forward and
+        # backward; a stepwise search that swaps features stays just short of full until done
+        current = search.run(mode, lambda n: reporter.update(min(n, reporter.total - 1)))
         reporter.update(reporter.total)
     finally:
         reporter.close()
