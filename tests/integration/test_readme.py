@@ -196,7 +196,10 @@ class Step:
     @property
     def id(self) -> str:
         first = self.command.strip().splitlines()[0] if self.command.strip() else ""
-        return f"L{self.block.line}:{self.block.kind}:{first[:60]}"
+        if RUNNABLE.get(self.block.language) == "shell":
+            first = first.split(" #")[0]
+        first = " ".join(first.split())
+        return f"L{self.block.line}:{self.block.kind}:{first[:70]}"
 
 
 def _steps() -> list[Step]:
