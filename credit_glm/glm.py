@@ -93,11 +93,13 @@ def _loglike(family: Any, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float
     return float(family.loglike(y, mu, freq_weights=w))
 
 
-def _suspect_terms(terms: tuple[str, ...], params: np.ndarray, bse: np.ndarray | None) -> str:
+def _suspect_terms(terms: tuple[str, ...], params: np.ndarray, bse: np.ndarray | None,
+                   sources: Mapping[str, str] | None = None) -> str:
     big = [t for t, b in zip(terms, params, strict=True) if abs(b) > 10 and t != "Intercept"]
     if bse is not None:
         big += [t for t, s in zip(terms, bse, strict=True) if s > 1e3 and t not in big]
-    return ", ".join(big) if big else "(no single term stands out)"
+    named = [t + (f" from {sources[t]}" if sources and t in sources else "") for t in big]
+    return ", ".join(named) if named else "(no single term stands out)"
 
 
 def dependent_terms(X: np.ndarray, terms: tuple[str, ...], rtol: float = 1e-9) -> list[str]:
@@ -206,7 +208,7 @@ def fit_glm(
         converged = False
     if not converged:
         msg = (f"the GLM did not converge in glm.max_iter={options.max_iter} iterations "
-               f"(suspect terms: {_suspect_terms(terms, params, bse)})")
+               f"(suspect terms: {_suspect_terms(terms, params, bse, sources)})")
         if options.on_nonconvergence == "error":
             raise ModelFitError(msg + "; raise glm.max_iter, drop or merge the suspect terms, "
                                 "or set glm.on_nonconvergence=warn")
@@ -215,7 +217,7 @@ def fit_glm(
         n_edge = int(np.sum((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
         msg = (f"complete or quasi-complete separation: {n_edge} rows fitted with a probability "
                f"within {SEPARATION_EPS:g} of 0 or 1 (suspect terms: "
-               f"{_suspect_terms(terms, params, bse)})")
+               f"{_suspect_terms(terms, params, bse, sources)})")
         if options.on_separation == "error":
             raise ModelFitError(msg + "; merge the levels or bins involved, drop the feature, "
                                 "add a penalty (glm.alpha), or set glm.on_separation=warn")

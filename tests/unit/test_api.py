@@ -205,3 +205,13 @@ def test_a_declared_schema_without_features_uses_its_declared_columns(
     with pytest.raises(ConfigError, match=r"\['extra'\] are not declared in data.columns"):
         GLMModelSelector(_config(data=declared, predictors=["utilisation", "extra"])).fit(
             frame.assign(extra=1.0))
+
+
+def test_separation_names_the_suspect_term_and_its_column(frame: pd.DataFrame) -> None:
+    data = frame.copy()
+    data.loc[data["purpose"] == "retraining", "default_flag"] = 0  # a level with no defaults
+    with pytest.raises(ModelFitError) as err:
+        GLMModelSelector(_config()).fit(data)
+    msg = str(err.value)
+    assert "separation" in msg
+    assert "purpose[retraining] from feature 'purpose' (column 'purpose')" in msg
