@@ -165,7 +165,6 @@ class ServiceApplication(BaseApplication):  # type: ignore[misc]
         def worker_exit(server: Any, worker: Any) -> None:
             from credit_glm.service.logs import flush_requests
 
-            metrics.BUFFER.publish()
             flush_requests()
 
         def child_exit(server: Any, worker: Any) -> None:

@@ -2,8 +2,9 @@
 
 - every scored probability goes to the ``credit_glm_probability_of_default`` histogram and to a
   rolling window (the last ``serving.psi_window`` scores of this worker), kept as counts per
-  training-baseline PSI bin and published (with the other metrics, every 0.25 s and before a
-  scrape) to a live-summed gauge; the PSI is computed from the sum over workers at scrape time
+  training-baseline PSI bin; each change of a count is written at once to a live-summed gauge
+  (an increment of the new score's bin, a decrement of the bin of the score it pushed out); the
+  PSI is computed from the sum over workers at scrape time
   (:func:`credit_glm.service.metrics.score_psi`);
 - per input feature, counters of out-of-range values (``min``/``max``/``finite`` rules),
   unknown categories (declared categories, or levels the model never saw) and missing values
@@ -50,8 +51,8 @@ class ScoreWindow:
         self.counts: list[int] = [0] * (len(self.edges) + 1)
         self._lock = threading.Lock()
 
-    def add_one(self, score: float) -> None:
-        """Add one score."""
+    def add_one(self, score: float) -> tuple[int, int]:
+        """Add one score; ``(its bin, the bin of the score it replaced or -1)``."""
         b = bisect_right(self._edge_list, score)
         with self._lock:
             previous = self.ring[self.position]
@@ -60,9 +61,10 @@ class ScoreWindow:
             self.counts[b] += 1
             if previous >= 0:
                 self.counts[previous] -= 1
+        return b, previous
 
-    def add(self, scores: np.ndarray) -> None:
-        """Add scores, oldest first."""
+    def add(self, scores: np.ndarray) -> list[int]:
+        """Add scores, oldest first; the change of each bin's count."""
         bins = np.searchsorted(self.edges, np.asarray(scores, dtype=float), side="right")
         if bins.size > self.size:
             bins = bins[-self.size:]
@@ -78,6 +80,8 @@ class ScoreWindow:
             delta = (np.bincount(bins, minlength=n_bins)
                      - np.bincount(old[old >= 0], minlength=n_bins))
             self.counts = (np.asarray(self.counts) + delta).tolist()
+        changes: list[int] = delta.tolist()
+        return changes
 
 
 class ModelHealth:
@@ -101,29 +105,25 @@ class ModelHealth:
         self.features = tuple(features)
         self.declared = frozenset(declared)
         self._bin_gauges = [m.PSI_WINDOW.labels(bin=str(b)) for b in range(len(edges) + 1)]
-        self._published = [-1] * len(self._bin_gauges)
-        m.BUFFER.hooks.append(self.publish_window)
         self._out_of_range = {f: m.FEATURE_OUT_OF_RANGE.labels(feature=f) for f in self.declared}
         self._unknown = {f: m.FEATURE_UNKNOWN_CATEGORY.labels(feature=f) for f in self.declared}
         self._missing = {f: m.FEATURE_MISSING.labels(feature=f) for f in self.declared}
 
     def observe_score(self, score: float) -> None:
         """One scored probability."""
-        m.BUFFER.observe(m.PD, score)
-        self.window.add_one(score)
+        m.PD.observe(score)
+        new, previous = self.window.add_one(score)
+        if new != previous:
+            self._bin_gauges[new].inc()
+            if previous >= 0:
+                self._bin_gauges[previous].dec()
 
     def observe_scores(self, p: np.ndarray) -> None:
         """A batch of scored probabilities."""
-        m.BUFFER.observe_many(m.PD, p)
-        self.window.add(p)
-
-    def publish_window(self) -> None:
-        """Set the window gauges to this process's counts (run by each metrics publication)."""
-        counts = list(self.window.counts)
-        for b, (now, before) in enumerate(zip(counts, self._published, strict=True)):
-            if now != before:
-                self._bin_gauges[b].set(now)
-        self._published = counts
+        m.observe_many(m.PD, p)
+        for gauge, change in zip(self._bin_gauges, self.window.add(p), strict=True):
+            if change:
+                gauge.inc(change)
 
     def observe_errors(self, errors: Iterable[FieldError]) -> None:
         """Count the health-relevant rules among validation errors."""
@@ -131,11 +131,11 @@ class ModelHealth:
             if e.field not in self.declared:
                 continue
             if e.rule in _OUT_OF_RANGE:
-                m.BUFFER.inc(self._out_of_range[e.field])
+                self._out_of_range[e.field].inc()
             elif e.rule in _UNKNOWN:
-                m.BUFFER.inc(self._unknown[e.field])
+                self._unknown[e.field].inc()
             elif e.rule in _MISSING:
-                m.BUFFER.inc(self._missing[e.field])
+                self._missing[e.field].inc()
 
     def observe_accepted(self, columns: Mapping[str, list[object]]) -> None:
         """Count nulls the model accepted (filled by a feature's missing policy)."""
@@ -144,13 +144,13 @@ class ModelHealth:
             if values:
                 n = values.count(None)
                 if n:
-                    m.BUFFER.inc(self._missing[name], n)
+                    self._missing[name].inc(n)
 
     def observe_mapped(self, counts: Mapping[str, int]) -> None:
         """Count unseen categories a feature mapped (``unseen: map``) instead of refusing."""
         for name, n in counts.items():
             if n and name in self._unknown:
-                m.BUFFER.inc(self._unknown[name], n)
+                self._unknown[name].inc(n)
 
 
 class UnseenLevels:

@@ -1,11 +1,14 @@
 """Prometheus metrics of the service, correct across gunicorn workers.
 
 ``prometheus_client`` runs in multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set before
-it is first imported (:func:`credit_glm.service.server.serve` sets it and empties the directory;
-the ``child_exit`` hook marks dead workers). Each worker writes its own memory-mapped files;
-``/metrics`` builds a fresh registry over all of them, so a scrape answered by any worker shows
-the whole server. Counters and histograms sum over workers, dead ones included; the in-flight
-and rolling-window gauges sum over live workers only; the model-info gauge takes the maximum.
+it is first imported (:func:`credit_glm.service.server.serve` sets it and prepares the
+directory; the ``child_exit`` hook marks dead workers). Each worker writes its own
+memory-mapped files, through the client's public API (``labels``, ``inc``, ``observe``,
+``set``), at the moment of the event: a worker killed with SIGKILL loses no count, and a
+scrape, which reads every process's files (:func:`render`, served by the admin process,
+:mod:`credit_glm.service.admin`), sees every request finished before it. Counters and
+histograms sum over workers, dead ones included; the in-flight and rolling-window gauges sum
+over live workers only; the model-info gauge takes the maximum.
 
 The score PSI cannot be a per-worker gauge (workers see different requests), so it is computed
 at scrape time from the summed rolling-window bin counts (:func:`score_psi`).
@@ -14,13 +17,9 @@ Without ``PROMETHEUS_MULTIPROC_DIR`` (the app factory in tests) the default regi
 
 from __future__ import annotations
 
-import atexit
 import os
-import threading
-import time
-from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Final
+from collections.abc import Iterator, Sequence
+from typing import Final
 
 import numpy as np
 from prometheus_client import (
@@ -51,9 +50,9 @@ __all__ = [
     "PREDICTIONS",
     "PSI_WINDOW",
     "REQUESTS",
+    "ADMIN_REQUESTS",
     "multiprocess_enabled",
-    "BUFFER",
-    "MetricBuffer",
+    "observe_many",
     "render",
     "score_psi",
 ]
@@ -77,8 +76,7 @@ ERRORS: Final = Counter(
     "malformed_json, unsupported_media_type, payload_too_large, not_found, ...).",
     ["endpoint", "kind"])
 IN_FLIGHT: Final = Gauge(
-    "credit_glm_http_requests_in_flight", "Requests being handled now, over live workers "
-    "(each worker's count as of its last publication, at most 0.25 s old).",
+    "credit_glm_http_requests_in_flight", "Requests being handled now, over live workers.",
     multiprocess_mode="livesum")
 PREDICTIONS: Final = Counter(
     "credit_glm_predictions", "Rows scored, by endpoint and decision at the cut-off "
@@ -103,6 +101,9 @@ FEATURE_UNKNOWN_CATEGORY: Final = Counter(
 FEATURE_MISSING: Final = Counter(
     "credit_glm_feature_missing",
     "Missing or null values of a model input, by input feature.", ["feature"])
+ADMIN_REQUESTS: Final = Counter(
+    "credit_glm_admin_requests", "Requests the admin port answered (scrapes, model info), by "
+    "endpoint and status code.", ["endpoint", "status"])
 
 PSI_NAME: Final = "credit_glm_score_psi"
 READY_NAME: Final = "credit_glm_ready"
@@ -116,122 +117,11 @@ def multiprocess_enabled() -> bool:
     return getattr(values.ValueClass, "_multiprocess", False) is True
 
 
-class MetricBuffer:
-    """This process's metric updates, written to ``prometheus_client`` in batches.
-
-    In multiprocess mode every update of a value is a lock, a ``getpid`` system call and a
-    write into a memory-mapped file; a request makes about ten. The request path adds to
-    in-memory sums here instead, and :meth:`publish` writes them: every ``interval`` seconds
-    from a background thread, before every scrape (in the worker answering it) and at worker
-    exit. A scrape therefore sees other workers' figures at most ``interval`` seconds late
-    (Prometheus scrapes every 15 s or so); a worker killed with SIGKILL loses at most
-    ``interval`` seconds of figures. The in-flight gauge is this process's live count,
-    published the same way.
-
-    Counters are addressed by their labelled child, histograms by theirs; both go through
-    ``prometheus_client``'s value objects (``_value``, ``_buckets``, ``_sum``), with the
-    public ``inc``/``observe`` as fallback should those change.
-    """
-
-    def __init__(self, interval: float = 0.25) -> None:
-        self.interval = interval
-        self._pending: dict[Any, float] = {}
-        self._histograms: dict[int, tuple[list[float], list[Any], Any] | None] = {}
-        self._lock = threading.Lock()
-        self._publish_lock = threading.Lock()
-        self._in_flight = 0
-        self._publisher_pid = -1
-        self.hooks: list[Callable[[], None]] = []  # run by publish(), before the writes
-
-    def _add(self, value: Any, amount: float) -> None:
-        with self._lock:
-            self._pending[value] = self._pending.get(value, 0.0) + amount
-        if self._publisher_pid != os.getpid():  # threads do not survive gunicorn's fork
-            self._start_publisher()
-
-    def inc(self, counter: Counter, amount: float = 1.0) -> None:
-        """``counter.inc(amount)`` of a labelled counter child, batched."""
-        value = getattr(counter, "_value", None)
-        if value is None or not hasattr(value, "inc"):
-            counter.inc(amount)
-            return
-        self._add(value, amount)
-
-    def observe(self, histogram: Histogram, amount: float) -> None:
-        """``histogram.observe(amount)`` of a (labelled) histogram, batched."""
-        parts = self._parts(histogram)
-        if parts is None:
-            histogram.observe(amount)
-            return
-        bounds, buckets, total = parts
-        with self._lock:
-            pending = self._pending
-            bucket = buckets[bisect_left(bounds, amount)]  # the first bound >= amount
-            pending[bucket] = pending.get(bucket, 0.0) + 1.0
-            pending[total] = pending.get(total, 0.0) + amount
-        if self._publisher_pid != os.getpid():
-            self._start_publisher()
-
-    def observe_many(self, histogram: Histogram, amounts: np.ndarray) -> None:
-        """Observe many values: one addition per non-empty bucket."""
-        parts = self._parts(histogram)
-        if parts is None:
-            for v in amounts.tolist():
-                histogram.observe(v)
-            return
-        bounds, buckets, total = parts
-        index = np.searchsorted(np.asarray(bounds, dtype=float), amounts, side="left")
-        counts = np.bincount(index, minlength=len(bounds)).tolist()
-        for i, n in enumerate(counts):
-            if n:
-                self._add(buckets[i], float(n))
-        self._add(total, float(amounts.sum()))
-
-    def _parts(self, histogram: Histogram) -> tuple[list[float], list[Any], Any] | None:
-        key = id(histogram)
-        if key not in self._histograms:
-            buckets: Any = getattr(histogram, "_buckets", None)
-            total: Any = getattr(histogram, "_sum", None)
-            bounds: Any = getattr(histogram, "_upper_bounds", None)
-            parts = None
-            if buckets is not None and total is not None and bounds is not None and len(
-                    buckets) == len(bounds):
-                parts = (list(bounds), list(buckets), total)
-            self._histograms[key] = parts
-        return self._histograms[key]
-
-    def request_started(self) -> None:
-        with self._lock:
-            self._in_flight += 1
-
-    def request_finished(self) -> None:
-        with self._lock:
-            self._in_flight -= 1
-
-    def publish(self) -> None:
-        """Write the pending updates and the in-flight count."""
-        with self._publish_lock:
-            for hook in self.hooks:
-                hook()
-            with self._lock:
-                pending, self._pending = self._pending, {}
-                in_flight = self._in_flight
-            for value, amount in pending.items():
-                value.inc(amount)
-            IN_FLIGHT.set(in_flight)
-
-    def _start_publisher(self) -> None:
-        self._publisher_pid = os.getpid()
-        threading.Thread(target=self._run, name="metrics-publisher", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            self.publish()
-
-
-BUFFER: Final = MetricBuffer()
-atexit.register(BUFFER.publish)
+def observe_many(histogram: Histogram, values: np.ndarray) -> None:
+    """``histogram.observe`` of every value (a batch's probabilities)."""
+    observe = histogram.observe
+    for v in values.tolist():
+        observe(v)
 
 
 def score_psi(counts: Sequence[float], shares: Sequence[float],

@@ -194,9 +194,24 @@ def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, A
                   "properties": {"status": {"type": "string"}, "ready": {"type": "boolean"},
                                  "model_version": {"type": "string"},
                                  "reason": {"type": "string"}}},
-        "ModelInfo": {"type": "object",
-                      "required": ["model_version", "model_sha256", "config_sha256", "features",
-                                   "schema", "coefficients", "metrics", "decision"]},
+        "ModelInfo": {
+            "type": "object",
+            "description": "The public summary of the served model (the full card, less "
+                           "filesystem paths, and the metrics are on the admin port).",
+            "required": ["model_version", "model_sha256", "features", "decision"],
+            "properties": {
+                "model_version": {"type": "string"}, "model_sha256": {"type": "string"},
+                "created_at": {"type": "string"},
+                "target": {"type": "object", "properties": {"column": {"type": "string"},
+                                                            "event": {"type": "string"}}},
+                "features": {"type": "object", "required": ["columns", "json_schema"],
+                             "properties": {"columns": {"type": "array",
+                                                        "items": {"type": "string"}},
+                                            "json_schema": {"type": "object"}}},
+                "decision": {"type": "object", "required": ["cutoff"],
+                             "properties": {"cutoff": {"type": "number"},
+                                            "rule": {"type": "string"}}},
+                "reject_extra_fields": {"type": "boolean"}}},
         "Problem": _problem_schema(),
     }
 
@@ -228,10 +243,8 @@ def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, A
                              "PredictResponse"),
             "/predict/batch": post("predictBatch", "Score up to serving.max_batch_rows "
                                    "applicants", "BatchRequest", "BatchResponse"),
-            "/model/info": get("modelInfo", "The model card", _ok("ModelInfo", "Model card")),
-            "/metrics": get("metrics", "Prometheus metrics", {"200": {
-                "description": "Prometheus text format",
-                "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+            "/model/info": get("modelInfo", "The served model: version, hash, input schema, "
+                               "cut-off", _ok("ModelInfo", "Model summary")),
             "/openapi.json": get("openapi", "This document", {"200": {
                 "description": "OpenAPI 3.1", "content": {_JSON: {"schema": {
                     "type": "object"}}}}}),

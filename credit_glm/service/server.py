@@ -8,33 +8,106 @@ imported, after :func:`serve` has set ``PROMETHEUS_MULTIPROC_DIR``.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from credit_glm.config import AppConfig, ServingConfig
 from credit_glm.errors import CreditGLMError
 
-__all__ = ["port_problem", "prepare_metrics_dir", "serve"]
+__all__ = ["METRICS_MARKER", "MetricsDirError", "port_problem", "port_served",
+           "prepare_metrics_dir", "serve"]
+
+# Written into the metrics directory by the service: only a directory holding it (or an empty
+# one) has its *.db files deleted at start. Its lock is held while the server runs.
+METRICS_MARKER = ".credit-glm-metrics"
+_MARKER_TEXT = ("This directory holds the Prometheus multiprocess files of a credit-glm server "
+                "(python -m credit_glm mode=serve); the server deletes its *.db files at start.\n")
+
+# the open, locked marker of this server (inherited by its workers, so the lock outlives the
+# master only as long as a worker does)
+_held: list[IO[str]] = []
+
+
+class MetricsDirError(CreditGLMError):
+    """The metrics directory cannot be used (not the service's, in use, not writable)."""
+
+    exit_code = 2
 
 
 def prepare_metrics_dir(settings: ServingConfig) -> tuple[Path, bool]:
-    """Set ``PROMETHEUS_MULTIPROC_DIR`` and empty it of metric files; ``(dir, created)``.
+    """Claim the metrics directory, set ``PROMETHEUS_MULTIPROC_DIR``; ``(dir, created)``.
 
     The directory is ``serving.metrics_dir``, else ``$PROMETHEUS_MULTIPROC_DIR``, else a new
-    temporary directory (removed at exit). Only ``*.db`` files are deleted from a given one.
+    temporary directory (removed at exit). The service deletes the ``*.db`` files of a
+    directory only if it made it its own: a new or empty directory gets the marker file
+    :data:`METRICS_MARKER`, and a directory that holds the marker has its metric files of the
+    last run deleted; any other directory is refused, with nothing deleted. The marker is
+    locked (``flock``) while the server runs, so a second server naming the same directory is
+    refused instead of deleting the first one's figures.
+
+    Raises
+    ------
+    MetricsDirError
+        naming the key (``serving.metrics_dir`` or ``PROMETHEUS_MULTIPROC_DIR``) and the rule.
     """
-    chosen = settings.metrics_dir or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if settings.metrics_dir:
+        key, chosen = "serving.metrics_dir", settings.metrics_dir
+    else:
+        key, chosen = "PROMETHEUS_MULTIPROC_DIR", os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
     created = not chosen
     path = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="credit-glm-metrics-"))
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        marker = path / METRICS_MARKER
+        entries = [p.name for p in path.iterdir()]
+        if entries and METRICS_MARKER not in entries:
+            raise MetricsDirError(
+                f"{key} {chosen!r} is not empty and was not made by this service (it has no "
+                f"{METRICS_MARKER} file): the service deletes the metric files of its "
+                "directory at start, so name a new or empty directory")
+        handle = open(marker, "a+", encoding="utf-8")  # noqa: SIM115 - held while serving
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            handle.close()
+            if err.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                raise MetricsDirError(f"{key} {chosen!r} is in use by another running server; "
+                                      "give each server its own directory") from None
+            raise
+        handle.seek(0)
+        handle.truncate()
+        handle.write(_MARKER_TEXT)
+        handle.flush()
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    except OSError as err:
+        raise MetricsDirError(f"{key} {chosen!r}: {err.strerror or err}") from None
+    _held.append(handle)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path.resolve())
     return path, created
+
+
+def port_served(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether a server answers on ``host:port`` (a wildcard host is tried on loopback).
+
+    SO_REUSEPORT lets a second server of the same user bind a port a running one listens
+    on, and the kernel would then split connections between the two, maybe two models: a
+    connection that is accepted means the port is taken, whatever a bind says.
+    """
+    target = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    try:
+        with socket.create_connection((target, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def port_problem(host: str, port: int, reuse_port: bool) -> str | None:
@@ -70,6 +143,16 @@ def _exit_code(err: SystemExit) -> int:
     return err.code if isinstance(err.code, int) else 1
 
 
+def _stop_admin(pid: int | None) -> None:
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass  # gone, and maybe reaped by gunicorn's master already
+
+
 def serve(app: AppConfig) -> int:
     """Serve ``app.serving.model_path`` until SIGTERM/SIGINT; return the exit code."""
     settings = app.serving
@@ -80,11 +163,12 @@ def serve(app: AppConfig) -> int:
         return 2
     try:
         metrics_dir, created = prepare_metrics_dir(settings)
-    except OSError as err:
-        print(f"error: serving.metrics_dir {settings.metrics_dir!r}: {err}", file=sys.stderr)
-        return 2
+    except MetricsDirError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
 
     # imported only now: they import prometheus_client
+    from credit_glm.service.admin import AdminApp, AdminServer
     from credit_glm.service.app import create_app
     from credit_glm.service.gunicorn_app import ServiceApplication
     from credit_glm.service.logs import configure_logging, flush_requests
@@ -93,6 +177,7 @@ def serve(app: AppConfig) -> int:
 
     master = os.getpid()
     code = 0
+    admin_pid: int | None = None
     try:
         configure_logging(settings.log_format)
         try:
@@ -100,24 +185,42 @@ def serve(app: AppConfig) -> int:
         except CreditGLMError as err:
             print(f"error: {err}", file=sys.stderr)
             return err.exit_code
+        if settings.port and port_served(settings.host, settings.port):
+            print(f"error: serving.port {settings.port} is already served by another process "
+                  f"(on {settings.host}); stop it or choose another port", file=sys.stderr)
+            return 2
         problem = port_problem(settings.host, settings.port, settings.reuse_port)
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2
+        admin: AdminServer | None = None
+        if settings.admin_port is not None:
+            try:
+                admin = AdminServer(settings.admin_host, settings.admin_port)
+            except OSError as err:
+                print(f"error: serving.admin_port: cannot listen on {settings.admin_host}:"
+                      f"{settings.admin_port}: {err.strerror or err}", file=sys.stderr)
+                return 2
         readiness = Readiness()
         wsgi = create_app(model, settings, readiness)
         print(f"serving model {model.version} (sha256 {model.sha256}) from {model.path} on "
               f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)",
               file=sys.stderr, flush=True)
+        if admin is None:
+            print("admin port disabled (serving.admin_port is null): no /metrics",
+                  file=sys.stderr, flush=True)
+        else:
+            state = wsgi.extensions["credit_glm"]
+            admin_pid = admin.start(AdminApp(
+                model, settings, lambda: state.ready and not readiness.draining))
+            print(f"admin on {admin.url} (/metrics, /model/info)", file=sys.stderr,
+                  flush=True)
         try:
             ServiceApplication(wsgi, settings, readiness).run()
         except SystemExit as err:
             code = _exit_code(err)
         if os.getpid() != master:
             # a worker leaving gunicorn's loop: exit here, not through Hydra's job teardown
-            from credit_glm.service.metrics import BUFFER
-
-            BUFFER.publish()
             flush_requests()
             sys.stdout.flush()
             sys.stderr.flush()
@@ -127,5 +230,7 @@ def serve(app: AppConfig) -> int:
                   file=sys.stderr)
         return code
     finally:
-        if created and os.getpid() == master:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+        if os.getpid() == master:
+            _stop_admin(admin_pid)
+            if created:
+                shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import pytest
 from tests.conftest import cli_env
 
 WORKERS = 2
+ADMIN_LINE = re.compile(r"^admin on http://\S+:(\d+) ", re.MULTILINE)
 
 
 @dataclass
@@ -41,7 +43,12 @@ class Reply:
 
 @dataclass
 class Server:
-    """A ``python -m credit_glm mode=serve`` process."""
+    """A ``python -m credit_glm mode=serve`` process.
+
+    ``call`` speaks to the scoring port; ``admin_call`` to the admin port (``/metrics``, the
+    full ``/model/info``), which the service picks itself (``serving.admin_port=0``) and names
+    on stderr.
+    """
 
     proc: subprocess.Popen[bytes]
     port: int
@@ -57,6 +64,29 @@ class Server:
     def call(self, method: str, path: str, body: bytes | None = None,
              headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> Reply:
         return http_call(self.port, method, path, body, headers, timeout)
+
+    @property
+    def admin_port(self) -> int:
+        """The admin port, from the service's ``admin on http://HOST:PORT`` start-up line."""
+        deadline = time.monotonic() + 30
+        while True:
+            found = ADMIN_LINE.search(self.error_log())
+            if found:
+                return int(found.group(1))
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server named no admin port:\n"
+                                   + self.error_log()[-2000:])
+            time.sleep(0.05)
+
+    def admin_call(self, method: str, path: str, body: bytes | None = None,
+                   headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> Reply:
+        return http_call(self.admin_port, method, path, body, headers, timeout)
+
+    def scrape(self) -> str:
+        """``GET /metrics`` on the admin port, as text."""
+        reply = self.admin_call("GET", "/metrics")
+        assert reply.status == 200, reply.body[:500]
+        return reply.body.decode()
 
     def post_json(self, path: str, payload: Any, headers: Mapping[str, str] | None = None
                   ) -> Reply:
@@ -111,9 +141,13 @@ def free_port() -> int:
 
 
 def serve_command(card: Path, port: int, workdir: Path, *overrides: str) -> list[str]:
+    """The command line of a server on ``port``; the admin port is a free one unless an
+    override names it."""
+    admin = [] if any(o.startswith("serving.admin_port=") for o in overrides) else [
+        "serving.admin_port=0"]
     return [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={port}",
             f"serving.model_path={card}", f"serving.metrics_dir={workdir / 'metrics'}",
-            f"hydra.run.dir={workdir / 'outputs'}", *overrides]
+            f"hydra.run.dir={workdir / 'outputs'}", *admin, *overrides]
 
 
 def start_server(workdir: Path, card: Path, *overrides: str, ready_timeout: float = 60.0
@@ -140,8 +174,8 @@ def start_server(workdir: Path, card: Path, *overrides: str, ready_timeout: floa
             time.sleep(0.1)
         server.stop()
         last_error = server.error_log()
-        if "in use" not in last_error:
-            break
+        if "in use" not in last_error and "already served" not in last_error:
+            break  # not a port another process took meanwhile
     raise RuntimeError(f"server did not become ready:\n{last_error[-3000:]}")
 
 

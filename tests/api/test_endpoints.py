@@ -62,7 +62,7 @@ def test_batch_returns_predictions_in_input_order(server: Server,
 
 
 def test_model_info_is_the_model_card(server: Server, card: dict[str, Any]) -> None:
-    reply = server.call("GET", "/model/info")
+    reply = server.admin_call("GET", "/model/info")  # the scoring port has a public summary
     assert reply.status == 200
     info = reply.json()
     for key in ("model_version", "model_sha256", "config_sha256", "coefficients", "schema",
@@ -80,7 +80,7 @@ def test_openapi_describes_every_field_from_the_schema(server: Server,
     doc = reply.json()
     assert doc["openapi"] == "3.1.0"
     assert set(doc["paths"]) == {"/health", "/ready", "/predict", "/predict/batch",
-                                 "/model/info", "/metrics", "/openapi.json"}
+                                 "/model/info", "/openapi.json"}
     features = doc["components"]["schemas"]["Features"]
     assert features["additionalProperties"] is False
     declared = card["schema"]["columns"]
@@ -100,11 +100,11 @@ def test_openapi_describes_every_field_from_the_schema(server: Server,
 
 
 def test_metrics_is_prometheus_text(server: Server) -> None:
-    reply = server.call("GET", "/metrics")
+    reply = server.admin_call("GET", "/metrics")  # the admin port's
     assert reply.status == 200
     assert reply.content_type.startswith("text/plain; version=0.0.4")
     assert b"credit_glm_http_requests_total" in reply.body
-    openmetrics = server.call("GET", "/metrics",
+    openmetrics = server.admin_call("GET", "/metrics",
                               headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert openmetrics.content_type.startswith("application/openmetrics-text")
     assert openmetrics.body.rstrip().endswith(b"# EOF")

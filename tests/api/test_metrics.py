@@ -1,11 +1,13 @@
-"""Prometheus metrics, scraped over HTTP and parsed with ``prometheus_client.parser``, count
-exactly the requests sent, whichever worker answered them."""
+"""Prometheus metrics, scraped over HTTP from the admin port and parsed with
+``prometheus_client.parser``, count exactly the requests sent, whichever worker answered them,
+as soon as they are answered, and still after the worker is killed."""
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import math
 import os
+import re
 import signal
 import time
 from collections import Counter
@@ -23,17 +25,11 @@ pytestmark = pytest.mark.slow
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-PUBLISH_SECONDS = 0.25  # credit_glm.service.metrics.BUFFER.interval
-
-
-def scrape(server: Server, settle: bool = True) -> Samples:
-    """The metrics, once every worker has published what it has recorded so far."""
-    if settle:
-        time.sleep(2.5 * PUBLISH_SECONDS)
-    reply = server.call("GET", "/metrics")
-    assert reply.status == 200
+def scrape(server: Server) -> Samples:
+    """The metrics now (the admin port's ``/metrics``): no waiting, a worker records a
+    request before its response is sent."""
     out: Samples = {}
-    for family in text_string_to_metric_families(reply.body.decode()):
+    for family in text_string_to_metric_families(server.scrape()):
         for sample in family.samples:
             out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return out
@@ -87,7 +83,7 @@ def test_counts_match_the_requests_sent_across_workers(server: Server,
     expected_requests = {("/predict", "POST", "200"): 40, ("/predict", "POST", "422"): 10,
                          ("/predict/batch", "POST", "200"): 3, ("other", "GET", "404"): 6,
                          ("/health", "POST", "405"): 4, ("/predict", "POST", "400"): 2,
-                         ("/predict", "POST", "415"): 2, ("/metrics", "GET", "200"): 1}
+                         ("/predict", "POST", "415"): 2}
     for (endpoint, method, status), n in expected_requests.items():
         assert delta(before, after, requests, endpoint=endpoint, method=method,
                      status=status) == n, (endpoint, status)
@@ -116,7 +112,12 @@ def test_counts_match_the_requests_sent_across_workers(server: Server,
                    for e in ("/predict", "/predict/batch")) == counts[decision]
     assert delta(before, after, "credit_glm_feature_out_of_range_total",
                  feature="duration_in_month") == 10
-    assert value(after, "credit_glm_http_requests_in_flight") == 1  # the scrape itself
+    assert value(after, "credit_glm_http_requests_in_flight") == 0  # scrapes are not served
+    # by the workers: the admin process counts them itself
+    assert delta(before, after, "credit_glm_admin_requests_total", endpoint="/metrics",
+                 status="200") == 1
+    assert not any(n == requests and dict(labels).get("endpoint") == "/metrics"
+                   for n, labels in after)  # not a scoring route (its 404s are "other")
 
     pids = {ln["pid"] for ln in server.request_log(expect=ids) if ln["request_id"] in set(ids)}
     assert len(pids) == WORKERS  # the counts above add up over both workers
@@ -207,5 +208,34 @@ def test_rolling_psi_over_live_workers(card_path: Path, card: dict[str, Any], tm
         check([survivor])
         assert value(scrape(srv), "credit_glm_http_requests_total", endpoint="/predict",
                      method="POST", status="200") == total == 60
+    finally:
+        srv.stop()
+
+
+def _worker_pids(srv: Server) -> list[int]:
+    return [int(p) for p in re.findall(r"Booting worker with pid: (\d+)", srv.error_log())]
+
+
+def test_a_killed_worker_loses_no_counts(card_path: Path, tmp_path: Path,
+                                         good_row: dict[str, Any]) -> None:
+    """Counts are written when a request is answered: SIGKILL right after the responses
+    loses none of them (the scrape is served by the admin process, which stays up)."""
+    srv = start_server(tmp_path / "kill", card_path, "serving.workers=2")
+    try:
+        workers = _worker_pids(srv)
+        assert len(workers) == 2
+        before = scrape(srv)
+        with cf.ThreadPoolExecutor(4) as pool:
+            replies = list(pool.map(lambda i: srv.post_json(
+                "/predict", {"features": {**good_row, "duration_in_month": 1 + i}}), range(30)))
+        assert [r.status for r in replies] == [200] * 30
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        after = scrape(srv)
+        assert delta(before, after, "credit_glm_http_requests_total", endpoint="/predict",
+                     method="POST", status="200") == 30
+        assert sum(delta(before, after, "credit_glm_predictions_total", endpoint="/predict",
+                         decision=d) for d in ("accept", "decline")) == 30
+        assert delta(before, after, "credit_glm_probability_of_default_count") == 30
     finally:
         srv.stop()

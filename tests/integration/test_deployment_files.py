@@ -223,7 +223,12 @@ def test_deployment_matches_image_and_pinned_config(tmp_path: Path,
     for name, value in {**rendered.pin, **rendered.plain_env}.items():
         monkeypatch.setenv(name, value)  # as envFrom and env put them in the container
     app = _compose_pinned(container["args"], pinned, tmp_path)
-    assert container["ports"][0]["containerPort"] == app.serving.port
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": app.serving.port, "admin": app.serving.admin_port}
+    assert app.serving.admin_host == "0.0.0.0"  # Prometheus scrapes the pod's address
+    annotations = _k8s("deployment.yaml")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(app.serving.admin_port)
+    assert annotations["prometheus.io/path"] == "/metrics"
     assert app.serving.expected_model_sha256 == card["model_sha256"]
     assert app.serving.model_version == card["model_version"]
     # gunicorn workers match the CPU limit; the grace period outlasts drain + graceful timeout
@@ -318,3 +323,39 @@ def test_the_pin_script_refuses_a_missing_or_broken_file(tmp_path: Path) -> None
         assert result.returncode == 2
         (line,) = result.stderr.splitlines()
         assert message in line and str(path) in line
+
+
+def test_service_and_network_policy_keep_the_admin_port_internal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Service routes the scoring port only; the NetworkPolicy opens the scoring port to
+    all and the admin port (metrics, the full card) to Prometheus pods alone; the image's
+    pinned config and the ConfigMap's agree on both ports."""
+    deployment = _k8s("deployment.yaml")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    service = _k8s("service.yaml")
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
+    policy = _k8s("networkpolicy.yaml")
+    assert policy["spec"]["podSelector"]["matchLabels"] == \
+        deployment["spec"]["selector"]["matchLabels"]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    rules = {p["port"]: rule for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+    assert set(rules) == set(named)
+    assert "from" not in rules["http"]
+    (source,) = rules["admin"]["from"]
+    assert source["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+    configmap = tmp_path / "configmap.yaml"
+    configmap.write_text(_k8s("configmap.yaml")["data"]["pinned.yaml"])
+    monkeypatch.setenv("CREDIT_GLM_EXPECTED_MODEL_SHA256", "0" * 64)
+    monkeypatch.setenv("CREDIT_GLM_EXPECTED_MODEL_VERSION", "pinned")
+    cmd = json.loads(_one("CMD"))
+    in_image = _compose_pinned(cmd[3:], REPO / "docker" / "serving.yaml", tmp_path / "i")
+    in_cluster = _compose_pinned(container["args"], configmap, tmp_path / "k")
+    for app in (in_image, in_cluster):
+        assert (app.serving.port, app.serving.admin_port) == (named["http"], named["admin"])
+
+
+def test_image_exposes_the_admin_port(tmp_path: Path) -> None:
+    cmd = json.loads(_one("CMD"))
+    app = _compose_pinned(cmd[3:], REPO / "docker" / "serving.yaml", tmp_path)
+    assert set(_one("EXPOSE").split()) == {str(app.serving.port), str(app.serving.admin_port)}
