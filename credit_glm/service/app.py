@@ -10,28 +10,30 @@ Every response, including every error, is JSON; errors are RFC 9457 problem deta
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from credit_glm.config import ServingConfig
 from credit_glm.errors import ValidationFailed
 from credit_glm.features import design_matrix
 from credit_glm.service import metrics as m
-from credit_glm.service.admin import public_model_info
+from credit_glm.service.body import JSON, read_json
 from credit_glm.service.bookkeeping import (
     ENDPOINTS,
     KEY_ERROR_KIND,
     KEY_FEATURES,
     KEY_REQUEST_ID,
     KEY_ROWS,
+    KEY_STARTED,
     RequestBookkeeping,
 )
 from credit_glm.service.health import ModelHealth, UnseenLevels
@@ -39,11 +41,21 @@ from credit_glm.service.model import ServedModel, decisions
 from credit_glm.service.openapi import openapi_document
 from credit_glm.service.problems import PROBLEM_JSON, Problem, dumps, problem_body
 from credit_glm.service.readiness import Readiness
-from credit_glm.service.validation import NO_VALUE, FieldError, echo_value
+from credit_glm.service.validation import (
+    NO_VALUE,
+    DeadlineExceeded,
+    FieldError,
+    echo_value,
+    unknown_field_errors,
+)
 
 __all__ = ["ENDPOINTS", "ServiceState", "create_app"]
 
-_JSON: Final = "application/json"
+_JSON: Final = JSON
+_CARD_INFO_KEYS: Final = ("model_version", "model_sha256", "config_sha256", "created_at", "link",
+                          "target", "selected_features", "selection", "coefficients",
+                          "feature_spec", "schema", "metrics", "decision", "gates",
+                          "score_baseline", "training_data", "libraries")
 _STATUS_KIND: Final = {400: "bad_request", 413: "payload_too_large",
                        415: "unsupported_media_type"}
 _log = logging.getLogger("credit_glm.service")
@@ -97,6 +109,16 @@ def _json_response(body: Mapping[str, Any], status: int = 200) -> Response:
     return Response(dumps(body), status=status, mimetype=_JSON)
 
 
+class _ServiceFlask(Flask):
+    """Flask, answering ``OPTIONS`` with JSON like every other response."""
+
+    def make_default_options_response(self) -> Response:
+        methods = sorted(self.url_map.bind_to_environ(request.environ).allowed_methods())
+        response = _json_response({"allow": methods})
+        response.headers["Allow"] = ", ".join(methods)
+        return response
+
+
 def create_app(model: ServedModel, settings: ServingConfig,
                readiness: Readiness | None = None) -> Flask:
     """The Flask app serving ``model``.
@@ -110,10 +132,16 @@ def create_app(model: ServedModel, settings: ServingConfig,
     readiness
         The draining flag shared with the gunicorn master (a private one when omitted).
     """
-    app = Flask("credit_glm.service")
+    app = _ServiceFlask("credit_glm.service")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    # the public summary; metrics and the full card are on the admin port (service.admin)
-    info = public_model_info(model, settings)
+    card = model.card
+    info = {k: card[k] for k in _CARD_INFO_KEYS if k in card}
+    info["features"] = {"columns": list(model.validator.columns),
+                        "json_schema": openapi_document(model, settings)["components"]
+                        ["schemas"]["Features"]}
+    info["serving"] = {"cutoff": model.cutoff,
+                       "cutoff_source": "card" if settings.cutoff is None else "serving.cutoff",
+                       "reject_extra_fields": settings.reject_extra_fields}
     state = ServiceState(
         model=model, settings=settings, readiness=readiness or Readiness(),
         health=ModelHealth(model.psi_edges, settings.psi_window, model.validator.columns,
@@ -125,7 +153,7 @@ def create_app(model: ServedModel, settings: ServingConfig,
     state.start()
     app.extensions["credit_glm"] = state
     _register_routes(app, state)
-    _register_errors(app)
+    _register_errors(app, settings.request_timeout)
     app.wsgi_app = RequestBookkeeping(  # type: ignore[method-assign]
         app.wsgi_app, lambda: state.pid, settings.log_features)
     return app
@@ -134,60 +162,13 @@ def create_app(model: ServedModel, settings: ServingConfig,
 # ---------------------------------------------------------------------------------------------
 # routes
 # ---------------------------------------------------------------------------------------------
-def _body(environ: dict[str, Any], limit: int | None) -> bytes:
-    """The request body, read straight from the WSGI input; 413 past ``MAX_CONTENT_LENGTH``.
-
-    With a Content-Length the body is read in one call (Werkzeug's limited-stream loop costs
-    more than the rest of a small request's parsing). A chunked body (no Content-Length, the
-    server terminating the stream) is read to one byte past the limit to tell it is longer:
-    Werkzeug's limited stream stops at the limit and would return a silently truncated body.
-    """
-    stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        try:
-            size = int(length)
-        except ValueError:
-            raise Problem("bad_request", "the Content-Length header is not a number") from None
-        if limit is not None and size > limit:
-            raise RequestEntityTooLarge()
-        data: bytes = stream.read(size)
-        return data
-    if "wsgi.input_terminated" not in environ:
-        return b""  # no length and no terminated stream: nothing can be read safely
-    data = stream.read() if limit is None else stream.read(limit + 1)
-    if limit is not None and len(data) > limit:
-        raise RequestEntityTooLarge()
-    return data
-
-
-def _read_json(environ: dict[str, Any], limit: int | None) -> Any:
-    """The JSON body of a request (its WSGI environ), or the problem with it."""
-    content_type: str = environ.get("CONTENT_TYPE", "")
-    if content_type != _JSON and content_type.partition(";")[0].strip().lower() != _JSON:
-        raise Problem("unsupported_media_type",
-                      "send the body as JSON with Content-Type: application/json")
-    raw = _body(environ, limit)
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise Problem("malformed_json", "the body is not UTF-8 text") from None
-    except json.JSONDecodeError as err:
-        raise Problem("malformed_json", f"the body is not valid JSON: {err.msg} at line "
-                      f"{err.lineno} column {err.colno}") from None
-    except (ValueError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else "not valid JSON"
-        raise Problem("malformed_json", f"the body is {reason}") from None
-
-
 def _envelope(body: Any, key: str, kind: type) -> Any:
     """The one member ``key`` of the body object, of JSON type ``kind``."""
     expected = "an object" if kind is dict else "an array"
     if not isinstance(body, dict):
         raise Problem("validation", f"the body must be a JSON object with {key!r}",
                       [FieldError("", "type", "expected a JSON object", echo_value(body))])
-    errors = [FieldError(str(k)[:100], "unknown_field", "field not allowed here")
-              for k in body if k != key]
+    errors = unknown_field_errors(body, (key,), "field not allowed here")
     if key not in body:
         errors.append(FieldError(key, "required", "required field is missing"))
     elif not isinstance(body[key], kind):
@@ -207,6 +188,8 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     version = model.version
     columns_of = validator.columns
     max_rows = state.settings.max_batch_rows
+    max_errors = state.settings.max_errors
+    request_timeout = state.settings.request_timeout
     log_features = state.settings.log_features
     single_accept = m.PREDICTIONS.labels("/predict", "accept")
     single_decline = m.PREDICTIONS.labels("/predict", "decline")
@@ -224,20 +207,36 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         labels = decisions(p, cutoff)
         declined = labels.count("decline")
         if declined:
-            batch_decline.inc(declined)
+            m.BUFFER.inc(batch_decline, declined)
         if len(labels) > declined:
-            batch_accept.inc(len(labels) - declined)
+            m.BUFFER.inc(batch_accept, len(labels) - declined)
         return labels
 
-    def reject(errors: Sequence[FieldError], base: tuple[str, ...], rows: int | None) -> Problem:
+    def reject(errors: Sequence[FieldError], base: tuple[str, ...], rows: int | None,
+               complete: bool = True) -> Problem:
         health.observe_errors(errors)
+        found = sum(e.count for e in errors)
         if rows is None:
-            detail = f"the features break {len(errors)} rule(s) of the model's schema"
+            detail = f"the features break {found} rule(s) of the model's schema"
         else:
             bad = len({e.row for e in errors})
             detail = (f"{bad} of {rows} row(s) break the model's schema; the batch is "
                       "rejected as a whole")
-        return Problem("validation", detail, errors, base=base)
+        if not complete:
+            detail = (f"at least {detail}: validation stopped after serving.max_errors "
+                      f"({max_errors}) errors")
+        elif len(errors) > max_errors:
+            detail += f"; the first serving.max_errors ({max_errors}) errors are listed"
+        return Problem("validation", detail, errors, base=base, listed=max_errors,
+                       complete=complete)
+
+    def deadline_of(environ: dict[str, Any]) -> float:
+        started: float = environ.get(KEY_STARTED) or time.perf_counter()
+        return started + request_timeout
+
+    def in_time(deadline: float) -> None:
+        if time.perf_counter() > deadline:
+            raise DeadlineExceeded
 
     @app.get("/health")
     def health_route() -> Response:
@@ -256,7 +255,8 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     @app.post("/predict")
     def predict_route() -> Response:
         environ = request.environ
-        features = _envelope(_read_json(environ, limit), "features", dict)
+        features = _envelope(read_json(environ, limit), "features", dict)
+        in_time(deadline_of(environ))
         fast = validator.fast_ok(features)
         if fast:
             clean = features
@@ -276,7 +276,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
                 health.observe_mapped(state.unseen.count(columns))
         declined = score >= cutoff
         label = "decline" if declined else "accept"
-        (single_decline if declined else single_accept).inc()
+        m.BUFFER.inc(single_decline if declined else single_accept)
         if log_features:
             environ[KEY_FEATURES] = {c: clean.get(c) for c in columns_of}
         # as json.dumps would write it: the request id is [A-Za-z0-9._:-], the rest is fixed
@@ -287,7 +287,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     @app.post("/predict/batch")
     def batch_route() -> Response:
         environ = request.environ
-        instances = _envelope(_read_json(environ, limit), "instances", list)
+        instances = _envelope(read_json(environ, limit), "instances", list)
         n = len(instances)
         environ[KEY_ROWS] = n
         if n == 0:
@@ -296,16 +296,21 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         if n > max_rows:
             raise Problem("batch_too_large", f"{n} rows sent; serving.max_batch_rows is "
                           f"{max_rows}", extra={"max_batch_rows": max_rows})
-        columns, rows, errors = validator.to_columns(instances)
+        deadline = deadline_of(environ)
+        in_time(deadline)
+        columns, rows, errors, complete = validator.to_columns(instances, max_errors, deadline)
         p: np.ndarray | None = None
-        if rows:
+        if rows and complete and len(errors) < max_errors:
+            in_time(deadline)
             try:
                 p = model.predict(columns)
             except ValidationFailed:
-                errors = errors + _row_by_row(columns, rows)
+                spec_errors, complete = _row_by_row(columns, rows, max_errors - len(errors),
+                                                    deadline)
+                errors = errors + spec_errors
         if errors:
             errors.sort(key=lambda e: -1 if e.row is None else e.row)
-            raise reject(errors, ("instances",), n)
+            raise reject(errors, ("instances",), n, complete)
         assert p is not None  # every row is valid and was scored
         labels = record_scores(p, columns)
         if log_features:
@@ -317,15 +322,28 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
                           for v, d in zip(p.tolist(), labels, strict=True)])
         return Response(f'{head[:-1]},"predictions":[{items}]}}', mimetype=_JSON)
 
-    def _row_by_row(columns: Mapping[str, list[Any]], rows: Sequence[int]) -> list[FieldError]:
-        # error path only: which rows the feature spec refuses, each with its own index
+    def _row_by_row(columns: Mapping[str, list[Any]], rows: Sequence[int], budget: int,
+                    deadline: float) -> tuple[list[FieldError], bool]:
+        """Error path only: the rows the feature spec refuses, each with its own index, up to
+        ``budget`` errors (and whether every row was looked at). A row the fast encoder
+        encodes is encodable; only the others pay for ``design_matrix`` on one row."""
         errors: list[FieldError] = []
+        names = list(columns)
+        values = list(columns.values())
+        encode = model.encoder.encode_record
         for j, row in enumerate(rows):
+            if j % 32 == 0:
+                in_time(deadline)
+            record = dict(zip(names, [v[j] for v in values], strict=True))
+            if encode(record) is not None:
+                continue
             try:
-                design_matrix(scorer.spec, {c: [v[j]] for c, v in columns.items()})
+                design_matrix(scorer.spec, {c: [x] for c, x in record.items()})
             except ValidationFailed as err:
                 errors.extend(_spec_errors(err, row))
-        return errors
+                if len(errors) >= budget:
+                    return errors, j == len(rows) - 1
+        return errors, True
 
     @app.get("/model/info")
     def info_route() -> Response:
@@ -335,6 +353,13 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     def openapi_route() -> Response:
         return Response(state.openapi, mimetype=_JSON)
 
+    @app.get("/metrics")
+    def metrics_route() -> Response:
+        m.BUFFER.publish()  # this worker's figures up to now; the others' are <= 0.25 s old
+        ready = state.ready and not state.readiness.draining
+        body, content_type = m.render(model.psi_shares, model.psi_edges,
+                                      request.headers.get("Accept", ""), ready=ready)
+        return Response(body, content_type=content_type)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,16 +369,28 @@ def _problem_response(problem: Problem) -> Response:
     environ = request.environ
     environ[KEY_ERROR_KIND] = problem.kind
     body = problem_body(problem, request.path[:200], environ.get(KEY_REQUEST_ID, ""))
-    response = Response(dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
+    # every echoed text is made encodable (validation.echo_text); should one slip through,
+    # a lone surrogate is written as its JSON escape rather than failing the response
+    response = Response(dumps(body).encode("utf-8", "backslashreplace"), status=problem.status,
+                        mimetype=PROBLEM_JSON)
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response
 
 
-def _register_errors(app: Flask) -> None:
+def _register_errors(app: Flask, request_timeout: float) -> None:
     @app.errorhandler(Problem)
     def _on_problem(problem: Problem) -> Response:
         return _problem_response(problem)
+
+    @app.errorhandler(DeadlineExceeded)
+    def _on_deadline(_err: DeadlineExceeded) -> Response:
+        # checked between phases and every few rows, so the thread is free from here on
+        return _problem_response(Problem(
+            "timeout", f"the request took longer than serving.request_timeout "
+            f"({request_timeout:g} s) and was abandoned; retry later or send fewer rows",
+            headers={"Retry-After": str(max(1, math.ceil(request_timeout)))}))
+
 
     @app.errorhandler(HTTPException)
     def _on_http(err: HTTPException) -> Response:

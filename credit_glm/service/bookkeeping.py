@@ -20,15 +20,16 @@ from credit_glm.service import metrics as m
 from credit_glm.service.logs import log_request
 
 __all__ = ["ENDPOINTS", "KEY_ERROR_KIND", "KEY_FEATURES", "KEY_REQUEST_ID", "KEY_ROWS",
-           "RequestBookkeeping"]
+           "KEY_STARTED", "RequestBookkeeping"]
 
-# the scoring port's routes (/metrics is the admin port's: credit_glm.service.admin)
-ENDPOINTS: Final = ("/health", "/ready", "/predict", "/predict/batch", "/model/info",
+ENDPOINTS: Final = ("/health", "/ready", "/predict", "/predict/batch", "/model/info", "/metrics",
                     "/openapi.json")
 KEY_REQUEST_ID: Final = "credit_glm.request_id"
 KEY_ERROR_KIND: Final = "credit_glm.error_kind"
 KEY_ROWS: Final = "credit_glm.rows"
 KEY_FEATURES: Final = "credit_glm.features"
+# time.perf_counter() when the request reached the app: serving.request_timeout runs from here
+KEY_STARTED: Final = "credit_glm.started"
 
 _METHODS: Final = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -82,8 +83,9 @@ class RequestBookkeeping:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
-        t0 = time.perf_counter()
-        m.IN_FLIGHT.inc()
+        t0 = environ[KEY_STARTED] = time.perf_counter()
+        buffer = m.BUFFER
+        buffer.request_started()
         incoming = environ.get("HTTP_X_REQUEST_ID")
         rid = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else self._ids.next()
         environ[KEY_REQUEST_ID] = rid
@@ -98,7 +100,7 @@ class RequestBookkeeping:
         try:
             return self.app(environ, start)
         finally:
-            m.IN_FLIGHT.dec()
+            buffer.request_finished()
             self._record(environ, rid, int(status[-1][:3]) if status else 500,
                          time.perf_counter() - t0)
 
@@ -112,18 +114,19 @@ class RequestBookkeeping:
         counter = self._requests.get(key)
         if counter is None:
             counter = self._requests[key] = m.REQUESTS.labels(*key)
-        counter.inc()
+        buffer = m.BUFFER
+        buffer.inc(counter)
         histogram = self._latency.get(endpoint)
         if histogram is None:
             histogram = self._latency[endpoint] = m.LATENCY.labels(endpoint)
-        histogram.observe(latency)
+        buffer.observe(histogram, latency)
         kind = environ.get(KEY_ERROR_KIND)
         if status >= 400:
             kind = kind or _STATUS_KIND.get(status, "http_error")
             errors = self._errors.get((endpoint, kind))
             if errors is None:
                 errors = self._errors[(endpoint, kind)] = m.ERRORS.labels(endpoint, kind)
-            errors.inc()
+            buffer.inc(errors)
         fields: dict[str, Any] = {"request_id": rid, "method": method, "endpoint": endpoint,
                                   "status": status, "latency_ms": round(latency * 1e3, 3),
                                   "pid": self.pid()}

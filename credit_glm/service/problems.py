@@ -5,6 +5,10 @@ with ``type``, ``title``, ``status``, ``detail`` and ``instance``, plus ``reques
 validation errors, ``errors``: one entry per broken rule with ``field``, an RFC 6901
 ``pointer`` into the request body, ``rule``, ``message`` and the offending ``value``
 (shortened; an input is never echoed whole). A body never carries a traceback.
+
+Validation stops at ``serving.max_errors``: the body then lists at most that many errors, says
+``errors_truncated``, and ``validation_complete: false`` when rows were left unchecked, in which
+case ``error_count`` (the errors found) is a lower bound.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ MAX_LISTED_ERRORS: Final = 1000
 # kind -> (status, title)
 TITLES: Final[Mapping[str, tuple[int, str]]] = {
     "malformed_json": (400, "Malformed JSON body"),
+    "duplicate_key": (400, "Duplicate key in a JSON object"),
+    # the client closed the connection before its body was complete: nobody reads the answer,
+    # but the request is counted and logged as the client's doing (a 4xx), never as a 5xx
+    "client_aborted": (400, "Client closed the connection"),
     "not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
     "payload_too_large": (413, "Request body too large"),
@@ -39,6 +47,7 @@ TITLES: Final[Mapping[str, tuple[int, str]]] = {
     "validation": (422, "Request failed schema validation"),
     "batch_too_large": (422, "Too many rows in the batch"),
     "bad_request": (400, "Bad request"),
+    "timeout": (503, "Request took longer than serving.request_timeout"),
     "internal": (500, "Internal server error"),
 }
 
@@ -65,11 +74,18 @@ class Problem(Exception):
         error pointers.
     headers
         Extra response headers (``Allow`` for 405).
+    extra
+        Extra members of the body.
+    listed
+        List at most this many of ``errors`` (``serving.max_errors``).
+    complete
+        False when validation stopped before the end of the input: ``errors`` are those found.
     """
 
     def __init__(self, kind: str, detail: str, errors: Sequence[FieldError] = (),
                  base: tuple[str, ...] = (), headers: Mapping[str, str] | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: Mapping[str, Any] | None = None, listed: int | None = None,
+                 complete: bool = True) -> None:
         super().__init__(detail)
         self.kind = kind
         self.status, self.title = TITLES[kind]
@@ -78,6 +94,8 @@ class Problem(Exception):
         self.base = base
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
+        self.listed = MAX_LISTED_ERRORS if listed is None else min(listed, MAX_LISTED_ERRORS)
+        self.complete = complete
 
 
 def error_entries(errors: Iterable[FieldError], base: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -99,6 +117,9 @@ def error_entries(errors: Iterable[FieldError], base: tuple[str, ...]) -> list[d
             entry["value"] = e.value
         if e.allowed is not None:
             entry["allowed"] = list(e.allowed)
+        if e.fields is not None:
+            entry["count"] = e.count
+            entry["fields"] = list(e.fields)
         out.append(entry)
     return out
 
@@ -114,11 +135,13 @@ def problem_body(problem: Problem, instance: str, request_id: str) -> dict[str, 
         "request_id": request_id,
     }
     if problem.errors:
-        listed = problem.errors[:MAX_LISTED_ERRORS]
-        body["error_count"] = len(problem.errors)
+        listed = problem.errors[:problem.listed]
+        body["error_count"] = sum(e.count for e in problem.errors)
         body["errors"] = error_entries(listed, problem.base)
-        if len(problem.errors) > len(listed):
+        if len(problem.errors) > len(listed) or not problem.complete:
             body["errors_truncated"] = True
+        if not problem.complete:
+            body["validation_complete"] = False
         rows = sorted({e.row for e in problem.errors if e.row is not None})
         if rows:
             body["invalid_rows"] = rows

@@ -22,34 +22,52 @@ is never read as a number.
 - ``null`` (and NaN, which pandas reads as missing) where the column is not nullable:
   ``not_nullable``; a null passes every other check;
 - otherwise every failing check: ``finite`` (Infinity), ``min``, ``max``, ``categories``.
+
+Bounded work: undeclared fields are found by one set difference, and more than
+:data:`LISTED_UNKNOWN_FIELDS` of them in one object are one error ("N fields not declared",
+with the first few names), so a body of 50,000 unknown keys costs about what parsing it costs. A
+batch stops being validated once ``max_errors`` errors are found (:class:`ValidatedBatch`
+says so), and the per-record loop gives up at a deadline (:class:`DeadlineExceeded`).
+Every key and value echoed in an error is shortened and made encodable (:func:`echo_text`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 __all__ = [
+    "LISTED_UNKNOWN_FIELDS",
     "NO_VALUE",
+    "DeadlineExceeded",
     "FieldError",
     "FieldRule",
     "RecordValidator",
     "SchemaCompileError",
+    "ValidatedBatch",
+    "echo_text",
     "echo_value",
     "json_pointer",
+    "unknown_field_errors",
 ]
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _FLOAT_MAX: Final = 1.7976931348623157e308
 _ECHO_CHARS: Final = 80
+# an object with more undeclared fields than this gets one error naming this many of them
+LISTED_UNKNOWN_FIELDS: Final = 5
+# rows validated between two looks at the clock
+_ROWS_PER_CLOCK_CHECK: Final = 32
 
 
 class _NoValue:
@@ -66,6 +84,10 @@ class SchemaCompileError(ValueError):
     """The pandera schema uses a feature the fast validator does not compile."""
 
 
+class DeadlineExceeded(Exception):
+    """Validation ran past the request's deadline (``time.perf_counter`` seconds)."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One broken rule of one field of one record.
@@ -73,7 +95,10 @@ class FieldError:
     ``rule`` is a stable code (``required``, ``unknown_field``, ``type``, ``not_nullable``,
     ``finite``, ``min``, ``max``, ``categories``, ``not_an_object``, and, from the feature spec,
     ``unseen_category``, ``missing_value``, ``domain``); ``message`` says it in words; ``value``
-    is the offending value or :data:`NO_VALUE`.
+    is the offending value or :data:`NO_VALUE`. ``count`` is how many broken rules the entry
+    stands for: more than one only for the one ``unknown_field`` entry of an object with many
+    undeclared fields (``field`` is then empty, the object itself, and ``fields`` names the
+    first few).
     """
 
     field: str
@@ -82,9 +107,25 @@ class FieldError:
     value: Any = NO_VALUE
     row: int | None = None
     allowed: tuple[str, ...] | None = None
+    count: int = 1
+    fields: tuple[str, ...] | None = None
 
     def at_row(self, row: int | None) -> FieldError:
-        return FieldError(self.field, self.rule, self.message, self.value, row, self.allowed)
+        return replace(self, row=row)
+
+
+class ValidatedBatch(NamedTuple):
+    """What :meth:`RecordValidator.to_columns` found.
+
+    ``columns`` holds the model's columns of the valid rows, ``rows`` their indices, ``errors``
+    every error of the invalid ones (with its row index). ``complete`` is false when validation
+    stopped at ``max_errors``: later rows were not looked at, and there may be more errors.
+    """
+
+    columns: dict[str, list[Any]]
+    rows: list[int]
+    errors: list[FieldError]
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -219,7 +260,7 @@ def echo_value(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return value if _INT64_MIN <= value <= _INT64_MAX else _clip_text(str(value))
+        return value if _INT64_MIN <= value <= _INT64_MAX else echo_text(str(value))
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
@@ -227,17 +268,48 @@ def echo_value(value: Any) -> Any:
             return "Infinity" if value > 0 else "-Infinity"
         return value
     if isinstance(value, str):
-        return _clip_text(value)
+        return echo_text(value)
     if isinstance(value, dict):
         return "<object>"
     if isinstance(value, list):
         return "<array>"
-    return _clip_text(str(value))
+    return echo_text(str(value))
 
 
-def _clip_text(text: str) -> str:
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return text if len(text) <= _ECHO_CHARS else text[: _ECHO_CHARS - 1] + "…"
+def echo_text(text: str, limit: int = _ECHO_CHARS) -> str:
+    """Text from a request as it may appear in a response or a log line: at most ``limit``
+    characters, and encodable as UTF-8 (a lone surrogate, which JSON's ``\\ud800`` escape
+    can carry, is written as that escape's text)."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+            if len(text) > limit:
+                text = text[: limit - 1] + "…"
+    return text
+
+
+def unknown_field_errors(record: Mapping[str, Any], declared: Collection[str],
+                         message: str, row: int | None = None) -> list[FieldError]:
+    """The ``unknown_field`` errors of the keys of ``record`` not in ``declared``.
+
+    One error per key up to :data:`LISTED_UNKNOWN_FIELDS` of them, else one error for them all
+    (its ``count`` the number of keys, ``fields`` the first few). The keys are counted with one
+    set difference, so the cost is that of hashing them, however many there are.
+    """
+    n = len(record.keys() - declared)
+    if n == 0:
+        return []
+    first = [echo_text(k, 100) for k in
+             islice((k for k in record if k not in declared), LISTED_UNKNOWN_FIELDS)]
+    if n <= LISTED_UNKNOWN_FIELDS:
+        return [FieldError(k, "unknown_field", message, row=row) for k in first]
+    names = ", ".join(repr(k) for k in first)
+    return [FieldError("", "unknown_field", f"{n} unknown fields, the first {len(first)}: "
+                       f"{names} ({message})", row=row, count=n, fields=tuple(first))]
 
 
 def json_pointer(*parts: str | int) -> str:
@@ -383,16 +455,18 @@ class RecordValidator:
                                    echo_value(record), row)]
         errors: list[FieldError] = []
         clean: dict[str, Any] = {}
-        for name, value in record.items():
-            rule = self.rules.get(name)
-            if rule is None:
-                if self.strict:
-                    errors.append(FieldError(_clip_text(name), "unknown_field",
-                                             "field not declared in the schema", row=row))
-                continue
-            x, problems = self.check_value(rule, value)
+        if record.keys() <= self._declared:
+            fields: Any = record.items()
+        else:  # undeclared keys: counted at once, never walked one by one
+            if self.strict:
+                errors = unknown_field_errors(record, self._declared,
+                                              "field not declared in the schema", row)
+            fields = ((n, record[n]) for n in self.rules if n in record)
+        for name, value in fields:
+            x, problems = self.check_value(self.rules[name], value)
             clean[name] = x
-            errors.extend(p.at_row(row) for p in problems)
+            if problems:
+                errors.extend(p.at_row(row) for p in problems)
         for name in self._required_order:
             if name not in record:
                 errors.append(FieldError(name, "required", "required field is missing",
@@ -451,18 +525,32 @@ class RecordValidator:
             columns[name] = list(values)
         return {c: columns[c] for c in self.columns}
 
-    def to_columns(self, records: Sequence[Any]) -> tuple[dict[str, list[Any]],
-                                                           list[int], list[FieldError]]:
-        """Validate every record; the model's columns of the valid ones, their row indices,
-        and every error of the invalid ones (with its row index)."""
+    def to_columns(self, records: Sequence[Any], max_errors: int | None = None,
+                   deadline: float | None = None) -> ValidatedBatch:
+        """Validate every record (see :class:`ValidatedBatch`).
+
+        Parameters
+        ----------
+        max_errors
+            Stop after the record that brings the errors found to this many (the batch is then
+            ``complete=False``); ``None`` validates every record.
+        deadline
+            A ``time.perf_counter()`` value; past it (looked at every few rows) the loop raises
+            :class:`DeadlineExceeded`.
+        """
         fast = self.fast_columns(records)
         if fast is not None:
-            return fast, list(range(len(records))), []
+            return ValidatedBatch(fast, list(range(len(records))), [])
         valid: list[dict[str, Any]] = []
         rows: list[int] = []
         errors: list[FieldError] = []
         fast_ok = self.fast_ok
+        budget = math.inf if max_errors is None else max_errors
+        complete = True
         for i, record in enumerate(records):
+            if (deadline is not None and i % _ROWS_PER_CLOCK_CHECK == 0
+                    and time.perf_counter() > deadline):
+                raise DeadlineExceeded
             if fast_ok(record):
                 valid.append(record)
                 rows.append(i)
@@ -470,8 +558,11 @@ class RecordValidator:
             clean, problems = self.validate(record, row=i)
             if problems:
                 errors.extend(problems)
+                if len(errors) >= budget:
+                    complete = i == len(records) - 1
+                    break
             else:
                 valid.append(clean)
                 rows.append(i)
         columns = {c: [r.get(c) for r in valid] for c in self.columns}
-        return columns, rows, errors
+        return ValidatedBatch(columns, rows, errors, complete)

@@ -1,0 +1,166 @@
+"""The JSON body of a request: its media type, its content coding, reading it, parsing it.
+
+Each way a body can be unusable is a 4xx problem (:mod:`credit_glm.service.problems`) naming
+what is wrong, never a 500:
+
+- a ``Content-Type`` other than ``application/json`` is a 415; so is a ``charset`` parameter
+  other than UTF-8 (RFC 8259 section 8.1: JSON exchanged between systems is UTF-8), and a
+  ``Content-Encoding`` other than ``identity`` (RFC 9110 section 15.5.16; the 415 carries
+  ``Accept-Encoding: identity``);
+- a body over ``serving.max_body_bytes`` is a 413 (werkzeug's ``RequestEntityTooLarge``);
+- a body that cannot be read is a 400: a malformed chunked framing, or a client that went away
+  before its body was complete (kind ``client_aborted``: counted as the client's doing);
+- a body that is not UTF-8 or not JSON, or nests too deeply, is a 400 ``malformed_json``;
+- an object with the same key twice is a 400 ``duplicate_key`` naming the key: which of the
+  two values counts is up to each parser (RFC 8259 section 4), and a valid value must never
+  shadow an invalid one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from gunicorn.http.errors import (
+    ChunkMissingTerminator,
+    InvalidChunkExtension,
+    InvalidChunkSize,
+    ParseException,
+)
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+from credit_glm.service.problems import Problem
+from credit_glm.service.validation import echo_text
+
+__all__ = ["JSON", "check_media_type", "parse_json", "read_body", "read_json"]
+
+JSON: Final = "application/json"
+_UTF8: Final = frozenset({"utf-8", "utf8"})
+_BOM: Final = b"\xef\xbb\xbf"
+_FRAMING: Final = {
+    InvalidChunkSize: "a chunk size of the chunked body is not a hexadecimal number",
+    ChunkMissingTerminator: "a chunk of the chunked body does not end with CRLF",
+    InvalidChunkExtension: "a chunk extension of the chunked body is malformed",
+}
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=_object)
+
+
+def check_media_type(environ: dict[str, Any]) -> None:
+    """415 unless the body is declared as uncoded UTF-8 ``application/json``."""
+    content_type: str = environ.get("CONTENT_TYPE", "")
+    if content_type != JSON:
+        media, _, params = content_type.partition(";")
+        if media.strip().lower() != JSON:
+            raise Problem("unsupported_media_type",
+                          "send the body as JSON with Content-Type: application/json")
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset":
+                charset = value.strip().strip('"').lower()
+                if charset not in _UTF8:
+                    raise Problem("unsupported_media_type",
+                                  f"charset {echo_text(charset, 40)!r} is not supported; JSON "
+                                  "is sent as UTF-8 (charset=utf-8, or no charset)")
+    coding = environ.get("HTTP_CONTENT_ENCODING")
+    if coding is not None:
+        codings = [c.strip().lower() for c in coding.split(",") if c.strip()]
+        if any(c != "identity" for c in codings):
+            raise Problem("unsupported_media_type",
+                          f"Content-Encoding {echo_text(coding, 40)!r} is not supported; send "
+                          "the body uncompressed (identity)",
+                          headers={"Accept-Encoding": "identity"})
+
+
+def _read(stream: Any, size: int) -> bytes:
+    try:
+        data: bytes = stream.read(size) if size >= 0 else stream.read()
+    except (ClientDisconnected, OSError):  # gunicorn's NoMoreData is an OSError too
+        raise Problem("client_aborted", "the connection closed before the whole body was "
+                      "received") from None
+    except ParseException as err:
+        if isinstance(err, ChunkMissingTerminator) and len(getattr(err, "term", b"")) < 2:
+            # the stream ended where a chunk's CRLF was due: a truncated body, not a bad one
+            raise Problem("client_aborted", "the connection closed before the whole chunked "
+                          "body was received") from None
+        raise Problem("bad_request", _FRAMING.get(type(err), "the body's framing is "
+                                                  "malformed")) from None
+    return data
+
+
+def read_body(environ: dict[str, Any], limit: int | None) -> bytes:
+    """The request body, read straight from the WSGI input; 413 past ``limit`` bytes.
+
+    With a Content-Length the body is read in one call (Werkzeug's limited-stream loop costs
+    more than the rest of a small request's parsing). A chunked body (no Content-Length, the
+    server terminating the stream) is read to one byte past the limit to tell it is longer:
+    Werkzeug's limited stream stops at the limit and would return a silently truncated body.
+    """
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        try:
+            size = int(length)
+        except ValueError:
+            raise Problem("bad_request", "the Content-Length header is not a number") from None
+        if size < 0:
+            raise Problem("bad_request", "the Content-Length header is negative")
+        if limit is not None and size > limit:
+            raise RequestEntityTooLarge()
+        data = _read(stream, size)
+        if len(data) < size:
+            raise Problem("client_aborted", f"the connection closed after {len(data)} of the "
+                          f"{size} body bytes Content-Length announced")
+        return data
+    if "wsgi.input_terminated" not in environ:
+        return b""  # no length and no terminated stream: nothing can be read safely
+    data = _read(stream, -1 if limit is None else limit + 1)
+    if limit is not None and len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a UTF-8 body (a leading byte-order mark is ignored)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem("malformed_json", "the body is not UTF-8 text") from None
+    if raw.startswith(_BOM):
+        text = text[1:]
+    try:
+        return _DECODER.decode(text)
+    except _DuplicateKey as dup:
+        key = echo_text(dup.key, 100)
+        raise Problem("duplicate_key", f"the key {key!r} appears more than once in one object; "
+                      "send each key once", extra={"key": key}) from None
+    except json.JSONDecodeError as err:
+        raise Problem("malformed_json", f"the body is not valid JSON: {err.msg} at line "
+                      f"{err.lineno} column {err.colno}") from None
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else "not valid JSON"
+        raise Problem("malformed_json", f"the body is {reason}") from None
+
+
+def read_json(environ: dict[str, Any], limit: int | None) -> Any:
+    """The JSON body of a request (its WSGI environ), or the problem with it."""
+    check_media_type(environ)
+    return parse_json(read_body(environ, limit))

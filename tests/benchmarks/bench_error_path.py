@@ -1,0 +1,142 @@
+"""CPU cost per KB of body of rejected requests against accepted ones, in one run (not a test).
+
+The error path must cost at most 3x the valid path per byte of body, so that an attacker
+sending invalid bodies ties up no more worker time per byte than a client sending valid ones.
+Each request goes through the real app (:func:`credit_glm.service.app.create_app`: the
+bookkeeping middleware, body reading, strict JSON parsing, validation, scoring or the problem
+body) with Flask's test client, in this process; the cost is the thread's CPU time
+(``time.thread_time``), which a busy machine disturbs much less than wall time. The cases are
+measured interleaved, round after round, and the median of each is reported:
+
+- ``valid batch``: 1,000 valid rows on ``/predict/batch`` (the reference);
+- ``valid predict``: one valid row on ``/predict`` (small bodies cost more per byte);
+- ``unknown keys``: ``/predict`` with 50,000 undeclared fields (about 700 KB);
+- ``unknown keys per row``: 1,000 rows, each with its fields and 10 undeclared ones;
+- ``every field wrong``: 1,000 rows, every field out of range or not a declared category;
+- ``wrong types``: 1,000 rows, every field of the wrong JSON type;
+- ``duplicate key``: the valid batch with a key repeated in its last row;
+- ``bad last row``: 999 valid rows and one invalid one at the end.
+
+Usage::
+
+    python tests/benchmarks/bench_error_path.py [--rounds 15] [--model models/glm_model.json]
+        [--max-errors 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TARGET = 3.0
+
+
+def _train(workdir: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "credit_glm", "verbose=false",
+                    f"paths.models_dir={workdir / 'models'}",
+                    f"hydra.run.dir={workdir / 'outputs' / 'train'}"],
+                   cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+    return workdir / "models" / "glm_model.json"
+
+
+def _wrong(value: Any) -> Any:
+    # out of range for a number, undeclared for a category
+    return 10**9 if isinstance(value, int) else "not a declared category"
+
+
+def _wrong_type(value: Any) -> Any:
+    return "24" if isinstance(value, int) else [value]
+
+
+def cases(row: dict[str, Any]) -> dict[str, tuple[str, bytes, int]]:
+    """name -> (path, body, expected status)."""
+    rows = [{**row, "duration_in_month": 1 + i % 72} for i in range(1000)]
+    batch = json.dumps({"instances": rows})
+    last = json.dumps(rows[-1])
+    duplicated = batch[: -len(last) - 2] + last[:-1] + ', "duration_in_month": 12}]}'
+    return {
+        "valid batch": ("/predict/batch", batch.encode(), 200),
+        "valid predict": ("/predict", json.dumps({"features": row}).encode(), 200),
+        "unknown keys": ("/predict", json.dumps({"features": {
+            f"k{i:06d}": 1 for i in range(50_000)}}).encode(), 422),
+        "unknown keys per row": ("/predict/batch", json.dumps({"instances": [
+            {**r, **{f"extra_{j}": j for j in range(10)}} for r in rows]}).encode(), 422),
+        "every field wrong": ("/predict/batch", json.dumps({"instances": [
+            {k: _wrong(v) for k, v in r.items()} for r in rows]}).encode(), 422),
+        "wrong types": ("/predict/batch", json.dumps({"instances": [
+            {k: _wrong_type(v) for k, v in r.items()} for r in rows]}).encode(), 422),
+        "duplicate key": ("/predict/batch", duplicated.encode(), 400),
+        "bad last row": ("/predict/batch", json.dumps({"instances": [
+            *rows[:-1], {**rows[-1], "age_in_years": 500}]}).encode(), 422),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--model", type=Path, help="a model card (default: train one)")
+    parser.add_argument("--max-errors", type=int, default=100, help="serving.max_errors")
+    args = parser.parse_args()
+
+    from credit_glm.config import ServingConfig
+    from credit_glm.service.app import create_app
+    from credit_glm.service.model import served_model_from_card
+
+    with tempfile.TemporaryDirectory(prefix="bench-error-path-") as tmp:
+        card_path = args.model.resolve() if args.model else _train(Path(tmp))
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    settings = ServingConfig(max_errors=args.max_errors)
+    app = create_app(served_model_from_card(card, settings), settings)
+    client = app.test_client()
+    bodies = cases(dict(card["self_check"]["features"]))
+
+    def request(path: str, body: bytes, status: int) -> Callable[[], float]:
+        def run() -> float:
+            t0 = time.thread_time()
+            reply = client.post(path, data=body, content_type="application/json")
+            spent = time.thread_time() - t0
+            if reply.status_code != status:
+                raise RuntimeError(f"{path}: {reply.status_code}, expected {status}: "
+                                   f"{reply.data[:300]!r}")
+            return spent
+
+        return run
+
+    runs = {name: request(*spec) for name, spec in bodies.items()}
+    for run in runs.values():  # warm-up
+        run()
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, run in runs.items():
+            seconds[name].append(min(run() for _ in range(3)))
+
+    per_kb = {name: statistics.median(s) * 1e6 / (len(bodies[name][1]) / 1024)
+              for name, s in seconds.items()}
+    reference = per_kb["valid batch"]
+    print(f"CPU time per request (thread_time; median over {args.rounds} rounds of the best "
+          f"of 3), serving.max_errors={args.max_errors}")
+    print(f"{'case':24s} {'status':>6s} {'body KB':>9s} {'ms':>8s} {'us/KB':>8s} "
+          f"{'x valid batch':>14s}")
+    worst = 0.0
+    for name, (_, body, status) in bodies.items():
+        ratio = per_kb[name] / reference
+        if status != 200:
+            worst = max(worst, ratio)
+        print(f"{name:24s} {status:6d} {len(body) / 1024:9.1f} "
+              f"{statistics.median(seconds[name]) * 1e3:8.2f} {per_kb[name]:8.2f} {ratio:14.2f}")
+    verdict = "OK" if worst <= TARGET else "OVER"
+    print(f"worst error path: {worst:.2f}x the valid batch per KB (target <= {TARGET:g}x): "
+          f"{verdict}")
+    return 0 if worst <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
