@@ -17,6 +17,8 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from credit_glm.__main__ import config_dir
 from credit_glm.cli import to_app_config
@@ -210,6 +212,26 @@ def test_image_command_port_and_paths_agree_with_the_package(tmp_path: Path) -> 
     assert int(user) > 10000
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert f"credit-glm=={version}" in DOCKERFILE.read_text()
+
+
+def test_the_lock_pins_every_dependency_of_the_package() -> None:
+    """The image installs the lock's wheels with no index: a dependency pyproject.toml declares
+    and the lock lacks fails the image build (tests/integration/test_container.py); this says
+    so without podman."""
+    pins = {}
+    for line in (REPO / "docker" / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, sep, version = line.strip().partition("==")
+            assert sep, f"docker/requirements.lock: {line!r} is not NAME==VERSION"
+            pins[canonicalize_name(name)] = version
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    for declared in project["dependencies"]:
+        req = Requirement(declared)
+        name = canonicalize_name(req.name)
+        assert name in pins, (f"docker/requirements.lock lacks {req.name} ({declared}): "
+                              "regenerate it as its header says")
+        assert req.specifier.contains(pins[name], prereleases=True), \
+            f"docker/requirements.lock pins {req.name}=={pins[name]}, pyproject wants {declared}"
 
 
 def test_deployment_matches_image_and_pinned_config(tmp_path: Path,
