@@ -28,7 +28,7 @@ from credit_glm.errors import ValidationFailed
 from credit_glm.features import design_matrix
 from credit_glm.schema import build_schema
 from credit_glm.service.model import ServedModel, served_model_from_card
-from credit_glm.service.validation import FieldRule, RecordValidator
+from credit_glm.service.validation import LISTED_UNKNOWN_FIELDS, FieldRule, RecordValidator
 
 pytestmark = pytest.mark.slow
 
@@ -244,15 +244,56 @@ def test_batches_agree_row_by_row_with_pandera(case: Case) -> None:
     @_settings(60)
     @given(batch=st.lists(records(case.validator), min_size=1, max_size=3))
     def check(batch: list[Any]) -> None:
-        cols, rows, errors = case.validator.to_columns(batch)
+        cols, rows, errors, complete = case.validator.to_columns(batch)
         got = {(e.row, e.field, e.rule) for e in errors}
         expected = {(i, f, r) for i, rec in enumerate(batch)
                     for f, r in pandera_errors(rec, case.data, case.required)}
         assert got == expected
         assert rows == [i for i in range(len(batch)) if not any(e[0] == i for e in expected)]
         assert all(len(v) == len(rows) for v in cols.values())
+        assert complete
 
     check()
+
+
+def test_validation_stopped_at_max_errors_agrees_on_the_rows_it_checked(case: Case) -> None:
+    @_settings(60)
+    @given(batch=st.lists(records(case.validator), min_size=1, max_size=8),
+           max_errors=st.integers(1, 6))
+    def check(batch: list[Any], max_errors: int) -> None:
+        full = case.validator.to_columns(batch)
+        cols, rows, errors, complete = case.validator.to_columns(batch, max_errors=max_errors)
+        if complete:
+            assert (errors, rows, cols) == (full.errors, full.rows, full.columns)
+            return
+        # stopped at the row that reached max_errors: up to it, exactly the full run's errors
+        assert len(errors) >= max_errors
+        last = max(e.row for e in errors if e.row is not None)
+        assert last < len(batch) - 1
+        assert errors == [e for e in full.errors if e.row is not None and e.row <= last]
+        assert rows == [r for r in full.rows if r <= last]
+
+    check()
+
+
+def test_many_unknown_fields_are_one_error_and_agree_with_pandera(case: Case) -> None:
+    base = {n: _example(r) for n, r in case.validator.rules.items() if r.required}
+    for extra in (1, LISTED_UNKNOWN_FIELDS, LISTED_UNKNOWN_FIELDS + 1, 5000):
+        record = {**base, **{f"undeclared_{i}": i for i in range(extra)}}
+        errors = case.validator.validate_one(record)[1]
+        expected = {(f"undeclared_{i}", "unknown_field") for i in range(extra)}
+        if extra <= LISTED_UNKNOWN_FIELDS:  # one error per field, as pandera
+            assert {(e.field, e.rule) for e in errors} == expected
+            if extra <= 2:
+                assert pandera_errors(record, case.data, case.required) == expected
+        else:
+            (error,) = errors
+            assert (error.field, error.rule, error.count) == ("", "unknown_field", extra)
+            assert error.fields == tuple(f"undeclared_{i}" for i in range(LISTED_UNKNOWN_FIELDS))
+        # with a declared field broken too, that error is still reported
+        name = next(iter(base))
+        broken = {**record, name: []}
+        assert (name, "type") in {(e.field, e.rule) for e in case.validator.validate_one(broken)[1]}
 
 
 def test_clean_batches_take_the_fast_column_path_and_agree(case: Case) -> None:
@@ -265,9 +306,10 @@ def test_clean_batches_take_the_fast_column_path_and_agree(case: Case) -> None:
         fast = case.validator.fast_columns(batch)
         if fast is not None:  # taken only when pandera accepts every row
             assert not any(expected)
-        cols, rows, errors = case.validator.to_columns(batch)
+        cols, rows, errors, complete = case.validator.to_columns(batch)
         assert {(e.row, e.field, e.rule) for e in errors} == {
             (i, f, r) for i, exp in enumerate(expected) for f, r in exp}
+        assert complete
 
     check()
 
@@ -279,7 +321,7 @@ def test_accepted_records_give_pandera_s_design_matrix(served: ServedModel) -> N
     @_settings(60)
     @given(batch=st.lists(records(served.validator), min_size=1, max_size=6))
     def check(batch: list[Any]) -> None:
-        cols, rows, errors = served.validator.to_columns(batch)
+        cols, rows, errors, _ = served.validator.to_columns(batch)
         if not rows:
             return
         accepted = [batch[i] for i in rows]
