@@ -115,6 +115,8 @@ def test_head_and_options_are_answered(server: Server) -> None:
     options = server.call("OPTIONS", "/predict")
     assert options.status == 200
     assert "POST" in options.headers["allow"]
+    assert options.content_type == "application/json"  # like every response, never HTML
+    assert "POST" in options.json()["allow"]
 
 
 def test_one_json_log_line_per_request_without_feature_values(server: Server,
