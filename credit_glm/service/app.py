@@ -26,6 +26,7 @@ from credit_glm.config import ServingConfig
 from credit_glm.errors import ValidationFailed
 from credit_glm.features import design_matrix
 from credit_glm.service import metrics as m
+from credit_glm.service.admin import public_model_info
 from credit_glm.service.body import JSON, read_json
 from credit_glm.service.bookkeeping import (
     ENDPOINTS,
@@ -52,10 +53,6 @@ from credit_glm.service.validation import (
 __all__ = ["ENDPOINTS", "ServiceState", "create_app"]
 
 _JSON: Final = JSON
-_CARD_INFO_KEYS: Final = ("model_version", "model_sha256", "config_sha256", "created_at", "link",
-                          "target", "selected_features", "selection", "coefficients",
-                          "feature_spec", "schema", "metrics", "decision", "gates",
-                          "score_baseline", "training_data", "libraries")
 _STATUS_KIND: Final = {400: "bad_request", 413: "payload_too_large",
                        415: "unsupported_media_type"}
 _log = logging.getLogger("credit_glm.service")
@@ -134,14 +131,8 @@ def create_app(model: ServedModel, settings: ServingConfig,
     """
     app = _ServiceFlask("credit_glm.service")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    card = model.card
-    info = {k: card[k] for k in _CARD_INFO_KEYS if k in card}
-    info["features"] = {"columns": list(model.validator.columns),
-                        "json_schema": openapi_document(model, settings)["components"]
-                        ["schemas"]["Features"]}
-    info["serving"] = {"cutoff": model.cutoff,
-                       "cutoff_source": "card" if settings.cutoff is None else "serving.cutoff",
-                       "reject_extra_fields": settings.reject_extra_fields}
+    # the public summary; metrics and the full card are on the admin port (service.admin)
+    info = public_model_info(model, settings)
     state = ServiceState(
         model=model, settings=settings, readiness=readiness or Readiness(),
         health=ModelHealth(model.psi_edges, settings.psi_window, model.validator.columns,
@@ -207,9 +198,9 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         labels = decisions(p, cutoff)
         declined = labels.count("decline")
         if declined:
-            m.BUFFER.inc(batch_decline, declined)
+            batch_decline.inc(declined)
         if len(labels) > declined:
-            m.BUFFER.inc(batch_accept, len(labels) - declined)
+            batch_accept.inc(len(labels) - declined)
         return labels
 
     def reject(errors: Sequence[FieldError], base: tuple[str, ...], rows: int | None,
@@ -276,7 +267,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
                 health.observe_mapped(state.unseen.count(columns))
         declined = score >= cutoff
         label = "decline" if declined else "accept"
-        m.BUFFER.inc(single_decline if declined else single_accept)
+        (single_decline if declined else single_accept).inc()
         if log_features:
             environ[KEY_FEATURES] = {c: clean.get(c) for c in columns_of}
         # as json.dumps would write it: the request id is [A-Za-z0-9._:-], the rest is fixed
@@ -353,13 +344,6 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     def openapi_route() -> Response:
         return Response(state.openapi, mimetype=_JSON)
 
-    @app.get("/metrics")
-    def metrics_route() -> Response:
-        m.BUFFER.publish()  # this worker's figures up to now; the others' are <= 0.25 s old
-        ready = state.ready and not state.readiness.draining
-        body, content_type = m.render(model.psi_shares, model.psi_edges,
-                                      request.headers.get("Accept", ""), ready=ready)
-        return Response(body, content_type=content_type)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,7 +374,6 @@ def _register_errors(app: Flask, request_timeout: float) -> None:
             "timeout", f"the request took longer than serving.request_timeout "
             f"({request_timeout:g} s) and was abandoned; retry later or send fewer rows",
             headers={"Retry-After": str(max(1, math.ceil(request_timeout)))}))
-
 
     @app.errorhandler(HTTPException)
     def _on_http(err: HTTPException) -> Response:

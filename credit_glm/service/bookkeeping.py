@@ -22,7 +22,8 @@ from credit_glm.service.logs import log_request
 __all__ = ["ENDPOINTS", "KEY_ERROR_KIND", "KEY_FEATURES", "KEY_REQUEST_ID", "KEY_ROWS",
            "KEY_STARTED", "RequestBookkeeping"]
 
-ENDPOINTS: Final = ("/health", "/ready", "/predict", "/predict/batch", "/model/info", "/metrics",
+# the scoring port's routes (/metrics is the admin port's: credit_glm.service.admin)
+ENDPOINTS: Final = ("/health", "/ready", "/predict", "/predict/batch", "/model/info",
                     "/openapi.json")
 KEY_REQUEST_ID: Final = "credit_glm.request_id"
 KEY_ERROR_KIND: Final = "credit_glm.error_kind"
@@ -84,8 +85,7 @@ class RequestBookkeeping:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
         t0 = environ[KEY_STARTED] = time.perf_counter()
-        buffer = m.BUFFER
-        buffer.request_started()
+        m.IN_FLIGHT.inc()
         incoming = environ.get("HTTP_X_REQUEST_ID")
         rid = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else self._ids.next()
         environ[KEY_REQUEST_ID] = rid
@@ -100,7 +100,7 @@ class RequestBookkeeping:
         try:
             return self.app(environ, start)
         finally:
-            buffer.request_finished()
+            m.IN_FLIGHT.dec()
             self._record(environ, rid, int(status[-1][:3]) if status else 500,
                          time.perf_counter() - t0)
 
@@ -114,19 +114,18 @@ class RequestBookkeeping:
         counter = self._requests.get(key)
         if counter is None:
             counter = self._requests[key] = m.REQUESTS.labels(*key)
-        buffer = m.BUFFER
-        buffer.inc(counter)
+        counter.inc()
         histogram = self._latency.get(endpoint)
         if histogram is None:
             histogram = self._latency[endpoint] = m.LATENCY.labels(endpoint)
-        buffer.observe(histogram, latency)
+        histogram.observe(latency)
         kind = environ.get(KEY_ERROR_KIND)
         if status >= 400:
             kind = kind or _STATUS_KIND.get(status, "http_error")
             errors = self._errors.get((endpoint, kind))
             if errors is None:
                 errors = self._errors[(endpoint, kind)] = m.ERRORS.labels(endpoint, kind)
-            buffer.inc(errors)
+            errors.inc()
         fields: dict[str, Any] = {"request_id": rid, "method": method, "endpoint": endpoint,
                                   "status": status, "latency_ms": round(latency * 1e3, 3),
                                   "pid": self.pid()}
