@@ -219,11 +219,13 @@ def running(image: str, deployment: Rendered, tmp_path_factory: pytest.TempPathF
         deadline = time.monotonic() + 120
         while True:
             try:
-                status, _ = http_get(box.port, "/ready", timeout=2)
-                if status == 200:
-                    break
+                status, body = http_get(box.port, "/ready", timeout=2)
             except OSError:
-                pass
+                status, body = 0, b""  # not listening yet
+            if status == 200:
+                break
+            if status not in (0, 503):  # 503: starting; anything else will not get better
+                pytest.fail(f"/ready answered {status}: {body[:300]!r}\n{box.logs()[-3000:]}")
             state = box.state()
             if not state.get("Running"):
                 pytest.fail(f"the container exited {state.get('ExitCode')} before /ready:\n"
@@ -244,6 +246,8 @@ def scrape(box: Running) -> str:
         except OSError:
             continue  # the admin port is not listened on: metrics are on the scoring port
         if status == 200:
+            where = "admin" if port == box.admin_port else "scoring"
+            print(f"/metrics served on the {where} port", file=sys.stderr)
             return body.decode()
     pytest.fail(f"no /metrics on the admin port {box.admin_port} nor on the scoring port "
                 f"{box.port}")
