@@ -294,12 +294,16 @@ def streaming_server(tmp_path_factory: pytest.TempPathFactory, card_path: Path
                      ) -> Iterator[Server]:
     """A server with gunicorn's own gthread worker (``CREDIT_GLM_STOCK_WORKER=1``), which
     hands the app a body still arriving: body-reading errors then reach the app itself."""
-    os.environ["CREDIT_GLM_STOCK_WORKER"] = "1"
+    before = os.environ.get("CREDIT_GLM_STOCK_WORKER")
+    os.environ["CREDIT_GLM_STOCK_WORKER"] = "1"  # read by the server at start (cli_env)
     try:
         srv = start_server(tmp_path_factory.mktemp("streaming"), card_path,
                            "serving.workers=1", "serving.threads=2")
     finally:
-        del os.environ["CREDIT_GLM_STOCK_WORKER"]
+        if before is None:
+            del os.environ["CREDIT_GLM_STOCK_WORKER"]
+        else:
+            os.environ["CREDIT_GLM_STOCK_WORKER"] = before
     try:
         yield srv
     finally:

@@ -17,22 +17,31 @@ measured interleaved, round after round, and the median of each is reported:
 - ``duplicate key``: the valid batch with a key repeated in its last row;
 - ``bad last row``: 999 valid rows and one invalid one at the end.
 
+With ``--server`` the same bodies go over HTTP (one kept-alive connection) to the real server
+(``python -m credit_glm mode=serve``, one worker, one thread), and the cost is the CPU time the
+server's processes spent (``/proc``, 10 ms ticks: ``--requests`` per case and round).
+
 Usage::
 
     python tests/benchmarks/bench_error_path.py [--rounds 15] [--model models/glm_model.json]
-        [--max-errors 100]
+        [--max-errors 100] [--server [--requests 20]]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +54,55 @@ def _train(workdir: Path) -> Path:
                     f"hydra.run.dir={workdir / 'outputs' / 'train'}"],
                    cwd=workdir, check=True, stdout=subprocess.DEVNULL)
     return workdir / "models" / "glm_model.json"
+
+
+def _server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children (the workers, admin)."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    total = 0.0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def _served(card: Path, workdir: Path, max_errors: int
+            ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={port}",
+         f"serving.model_path={card}", "serving.workers=1", "serving.threads=1",
+         "serving.admin_port=0", "serving.drain_seconds=0", f"serving.max_errors={max_errors}",
+         f"serving.metrics_dir={workdir / 'metrics'}", f"hydra.run.dir={workdir / 'serve'}"],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/ready")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not become ready; see server.log")
+            time.sleep(0.2)
+        yield proc, port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        log.close()
 
 
 def _wrong(value: Any) -> Any:
@@ -84,7 +142,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--model", type=Path, help="a model card (default: train one)")
     parser.add_argument("--max-errors", type=int, default=100, help="serving.max_errors")
+    parser.add_argument("--server", action="store_true", help="over HTTP, to the real server")
+    parser.add_argument("--requests", type=int, default=20,
+                        help="with --server: requests per case and round")
     args = parser.parse_args()
+    if args.server:
+        return _main_server(args)
 
     from credit_glm.config import ServingConfig
     from credit_glm.service.app import create_app
@@ -117,12 +180,49 @@ def main() -> int:
     for _ in range(args.rounds):
         for name, run in runs.items():
             seconds[name].append(min(run() for _ in range(3)))
+    print(f"CPU time per request in-process (thread_time; median over {args.rounds} rounds of "
+          f"the best of 3), serving.max_errors={args.max_errors}")
+    return _report(bodies, seconds)
 
+
+def _main_server(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-error-path-") as tmp:
+        work = Path(tmp)
+        card_path = args.model.resolve() if args.model else _train(work)
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        bodies = cases(dict(card["self_check"]["features"]))
+        with _served(card_path, work, args.max_errors) as (proc, port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+            def send(path: str, body: bytes, status: int) -> None:
+                conn.request("POST", path, body=body,
+                             headers={"Content-Type": "application/json"})
+                reply = conn.getresponse()
+                data = reply.read()
+                if reply.status != status:
+                    raise RuntimeError(f"{path}: {reply.status}, expected {status}: "
+                                       f"{data[:300]!r}")
+
+            for spec in bodies.values():  # warm-up
+                send(*spec)
+            seconds: dict[str, list[float]] = {name: [] for name in bodies}
+            for _ in range(args.rounds):
+                for name, spec in bodies.items():
+                    before = _server_cpu(proc.pid)
+                    for _ in range(args.requests):
+                        send(*spec)
+                    seconds[name].append((_server_cpu(proc.pid) - before) / args.requests)
+            conn.close()
+    print(f"server CPU time per request over HTTP (1 worker, 1 thread; median over "
+          f"{args.rounds} rounds of {args.requests} requests), "
+          f"serving.max_errors={args.max_errors}")
+    return _report(bodies, seconds)
+
+
+def _report(bodies: dict[str, tuple[str, bytes, int]], seconds: dict[str, list[float]]) -> int:
     per_kb = {name: statistics.median(s) * 1e6 / (len(bodies[name][1]) / 1024)
               for name, s in seconds.items()}
     reference = per_kb["valid batch"]
-    print(f"CPU time per request (thread_time; median over {args.rounds} rounds of the best "
-          f"of 3), serving.max_errors={args.max_errors}")
     print(f"{'case':24s} {'status':>6s} {'body KB':>9s} {'ms':>8s} {'us/KB':>8s} "
           f"{'x valid batch':>14s}")
     worst = 0.0
