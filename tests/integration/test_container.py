@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -40,8 +41,7 @@ PODMAN = shutil.which("podman")
 BASE_IMAGE = "localhost/credit-glm-base:bookworm"
 IMAGE = "localhost/credit-glm:test"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# what the build context holds: what .dockerignore admits
-CONTEXT = ("pyproject.toml", "README.md", ".dockerignore", "conf", "credit_glm", "docker")
+
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,15 +50,22 @@ pytestmark = [
 ]
 
 
-def podman(*args: str, timeout: float = 120, check: bool = True,
-           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def context_paths() -> list[str]:
+    """What ``.dockerignore`` admits (its ``!`` lines), the model card aside: the test writes
+    the card trained here into ``models/``."""
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    admitted = [ln[1:].strip().rstrip("/") for ln in lines if ln.startswith("!")]
+    return [".dockerignore", *(p for p in admitted if "*" not in p)]
+
+
+def podman(*args: str, timeout: float = 120, check: bool = True
+           ) -> subprocess.CompletedProcess[str]:
     """``podman ARGS`` with the runtime settings this kind of machine needs."""
     if PODMAN is None:
         pytest.fail("podman is not installed, and CI is set: .ci/run installs it (apt-get "
                     "install podman runc debootstrap)")
     result = subprocess.run([PODMAN, "--runtime", "runc", "--cgroup-manager", "cgroupfs", *args],
-                            capture_output=True, text=True, timeout=timeout, check=False,
-                            input=stdin)
+                            capture_output=True, text=True, timeout=timeout, check=False)
     if check and result.returncode != 0:
         pytest.fail(f"podman {' '.join(args[:2])} exited {result.returncode}:\n"
                     f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -66,8 +73,6 @@ def podman(*args: str, timeout: float = 120, check: bool = True,
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -108,7 +113,7 @@ def built_card(trained_dir: Path) -> Path:
 def image(base_image: str, built_card: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """``docker/Dockerfile`` built from a copy of the source tree holding the fresh card."""
     context = tmp_path_factory.mktemp("context")
-    for name in CONTEXT:
+    for name in context_paths():
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, context / name,
