@@ -129,6 +129,7 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.deadline = 0.0
         self.timer = 0  # the live heap entry's number; older entries are stale
         self.sent_continue = False
+        self.client_closes = False  # the last request said "Connection: close" (or HTTP/1.0)
         self.data_ready = True  # gunicorn's data wait is never needed: the request is here
         self.on_readable: Callable[[Any], None] | None = None
 
@@ -190,6 +191,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     def run(self) -> None:
         self.poller.register(self.method_queue.fileno(), selectors.EVENT_READ,
                              self.method_queue.run_callbacks)
+        for listener in self.sockets:
+            # inherited by every accepted socket: a response the client does not read for
+            # body_timeout seconds is abandoned instead of holding a scoring thread
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                                _timeval(self.body_timeout))
         self.set_accept_enabled(True)
         announced = False
         while self.alive:
@@ -277,6 +283,12 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.timer = self._timer_seq
         conn.deadline = deadline
         heapq.heappush(self._timers, (deadline, self._timer_seq, conn))
+        if len(self._timers) > 4 * self.nr_conns + 64:
+            # entries outdated by a later deadline would keep closed connections (and their
+            # parsers) alive until their time, for the garbage collector to walk: drop them
+            self._timers = [entry for entry in self._timers
+                            if entry[1] == entry[2].timer and entry[2].state in _ON_LOOP]
+            heapq.heapify(self._timers)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -312,9 +324,6 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self.nr_conns += 1
         framer = RequestFramer(self.max_header_bytes, self.max_body_bytes)
         conn = BufferedConn(self.cfg, client_sock, client_addr, listener.getsockname(), framer)
-        # a response the client does not read for body_timeout seconds is abandoned
-        client_sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-                               _timeval(self.body_timeout))
         conn.on_readable = partial(self._on_readable, conn)
         self._wait_for_request(conn, self.header_timeout)
         return True
@@ -419,6 +428,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self.poller.unregister(conn.sock)
         conn.state = _CLOSED
         conn.timer = 0
+        conn.parser = None  # what a stale timer entry still holds: the connection alone
         self.nr_conns -= 1
         try:
             conn.sock.close()
@@ -437,6 +447,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
                 return False
             if conn.sent_continue and hasattr(req, "_expected_100_continue"):
                 req._expected_100_continue = False  # already sent from the event loop
+            conn.client_closes = _client_closes(req)
             keep = self._keepalive_after(conn, self.handle_request(req, conn))
             # bytes gunicorn did not consume mean it framed the request differently: close
             return bool(keep) and conn.replay.left() == 0 and \
@@ -460,7 +471,10 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         except Exception:
             keep = False
         if not keep:
-            self._linger_close(conn)
+            if conn.client_closes and not conn.buf:
+                self._close(conn)  # it sends nothing more: no unread bytes can turn into a reset
+            else:
+                self._linger_close(conn)
             return
         idle = float(self.cfg.keepalive)
         if not self.alive:
@@ -473,6 +487,14 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self._advance(conn)
         else:
             self._wait_for_request(conn, idle)
+
+
+def _client_closes(req: Any) -> bool:
+    """Whether the client announced it sends nothing after this request (RFC 9112 9.3)."""
+    for name, value in req.headers:
+        if name == "CONNECTION":
+            return bool(value.strip().lower() == "close")
+    return bool(req.version <= (1, 0))
 
 
 def _timeval(seconds: float) -> bytes:
