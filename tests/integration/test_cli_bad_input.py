@@ -59,15 +59,15 @@ def _typo_in_own_yaml(tmp: Path) -> list[str]:
     return ["--config-dir", str(tmp / "my_conf"), "glm=mine"]
 
 
-def _own_data_yaml(old: str, new: str) -> Callable[[Path], list[str]]:
-    """The shipped German-credit data YAML with one line edited, as the user's own option."""
+def _own_yaml(group: str, old: str, new: str) -> Callable[[Path], list[str]]:
+    """A shipped German-credit YAML of ``group`` with one line edited, as the user's option."""
     def make(tmp: Path) -> list[str]:
-        text = (Path(config_dir()) / "data" / "german_credit.yaml").read_text()
+        text = (Path(config_dir()) / group / "german_credit.yaml").read_text()
         assert old in text
-        conf = tmp / "my_conf" / "data"
+        conf = tmp / "my_conf" / group
         conf.mkdir(parents=True)
         (conf / "mine.yaml").write_text(text.replace(old, new))
-        return ["--config-dir", str(tmp / "my_conf"), "data=mine"]
+        return ["--config-dir", str(tmp / "my_conf"), f"{group}=mine"]
     return make
 
 
@@ -83,10 +83,13 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], list[str]]] = {
                        ["selection.strategy", "greedy", "exhaustive", "stepwise"]),
     "unknown log format": (lambda t: ["serving.log_format=xml"],
                            ["serving.log_format", "json", "text"]),
-    "YAML boolean as event": (_own_data_yaml("  event: bad\n", "  event: Yes\n"),
+    "YAML boolean as event": (_own_yaml("data", "  event: bad\n", "  event: Yes\n"),
                               ["data.target.event", "YAML boolean", QUOTE_HINT]),
-    "YAML boolean as a category": (_own_data_yaml('      - "no"\n', "      - no\n"),
+    "YAML boolean as a category": (_own_yaml("data", '      - "no"\n', "      - no\n"),
                                    ["data.columns.foreign_worker.categories[0]", QUOTE_HINT]),
+    "YAML boolean as a reference": (
+        _own_yaml("features", '    reference: "radio/television"\n', "    reference: on\n"),
+        ["features.features.purpose.reference", QUOTE_HINT]),
     "typo in a user's YAML": (_typo_in_own_yaml, ["max_iters"]),
     "unknown option": (lambda t: ["glm=fancy"], ["fancy"]),
     "wrong type in override": (lambda t: ["glm.max_iter=abc"], ["max_iter", "abc"]),

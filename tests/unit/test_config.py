@@ -24,6 +24,7 @@ from credit_glm.config import (
     SplitMethod,
     Strategy,
     TargetConfig,
+    Transform,
 )
 from credit_glm.errors import ConfigError
 from tests.conftest import compose_config
@@ -188,7 +189,7 @@ def test_quoted_text_and_numbers_are_kept_as_text() -> None:
     ],
 )
 def test_yaml_boolean_in_feature_levels_is_refused(field: str, value: object, key: str) -> None:
-    feature = FeatureConfig(column="f", transform="onehot")  # type: ignore[arg-type]
+    feature = FeatureConfig(column="f", transform=Transform.onehot)
     setattr(feature, field, value)
     with pytest.raises(ConfigError) as err:
         FeaturesConfig(name="x", features={"f": feature})
