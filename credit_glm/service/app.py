@@ -188,6 +188,12 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     batch_decline = m.PREDICTIONS.labels("/predict/batch", "decline")
     check_unseen = bool(state.unseen.known)
     limit = state.settings.max_body_bytes
+    # the envelope, every row, and as many (invalid) nested objects as errors are listed
+    max_objects = max_rows + max_errors + 1
+    objects_why = f" (a batch holds at most serving.max_batch_rows = {max_rows} rows)"
+
+    def body_of(environ: dict[str, Any]) -> Any:
+        return read_json(environ, limit, max_objects, objects_why)
     head = dumps({"model_version": version, "cutoff": cutoff})[1:-1]
 
     def record_scores(p: np.ndarray, columns: Mapping[str, list[Any]]) -> list[str]:
@@ -246,7 +252,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     @app.post("/predict")
     def predict_route() -> Response:
         environ = request.environ
-        features = _envelope(read_json(environ, limit), "features", dict)
+        features = _envelope(body_of(environ), "features", dict)
         in_time(deadline_of(environ))
         fast = validator.fast_ok(features)
         if fast:
@@ -278,7 +284,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     @app.post("/predict/batch")
     def batch_route() -> Response:
         environ = request.environ
-        instances = _envelope(read_json(environ, limit), "instances", list)
+        instances = _envelope(body_of(environ), "instances", list)
         n = len(instances)
         environ[KEY_ROWS] = n
         if n == 0:

@@ -46,6 +46,7 @@ TITLES: Final[Mapping[str, tuple[int, str]]] = {
     "unsupported_media_type": (415, "Unsupported media type"),
     "validation": (422, "Request failed schema validation"),
     "batch_too_large": (422, "Too many rows in the batch"),
+    "too_many_objects": (422, "Too many JSON objects in the body"),
     "bad_request": (400, "Bad request"),
     "timeout": (503, "Request took longer than serving.request_timeout"),
     "internal": (500, "Internal server error"),

@@ -408,6 +408,18 @@ def test_fifty_thousand_unknown_keys_are_one_error(server: Server) -> None:
     assert [e["count"] for e in top["errors"] if e["rule"] == "unknown_field"] == [50_000]
 
 
+def test_a_body_of_more_objects_than_any_valid_request_is_refused_while_parsing(
+        server: Server, good_row: dict[str, Any]) -> None:
+    text = json.dumps({"features": {**good_row, "purpose": [{}] * 5000}})
+    body = _problem(_raw_predict(server, text), 422)
+    assert body["type"] == "urn:credit-glm:problem:too-many-objects"
+    assert body["max_objects"] == 1000 + 100 + 1  # rows, listed errors, the envelope
+    assert "serving.max_batch_rows" in body["detail"]
+    # a few nested objects are still each field's type error
+    body = _problem(server.post_json("/predict", {"features": {**good_row, "purpose": {}}}), 422)
+    assert _errors(body) == {("purpose", "type")}
+
+
 def test_validation_stops_at_max_errors(server: Server, good_row: dict[str, Any]) -> None:
     def wrong(value: Any) -> Any:
         return 10**6 if isinstance(value, int) else "not a category"

@@ -15,7 +15,12 @@ measured interleaved, round after round, and the median of each is reported:
 - ``every field wrong``: 1,000 rows, every field out of range or not a declared category;
 - ``wrong types``: 1,000 rows, every field of the wrong JSON type;
 - ``duplicate key``: the valid batch with a key repeated in its last row;
-- ``bad last row``: 999 valid rows and one invalid one at the end.
+- ``bad last row``: 999 valid rows and one invalid one at the end;
+- ``empty arrays``: a field holding 340,000 empty arrays (1 MB: the garbage collector's worst
+  case, paused while parsing);
+- ``empty objects``: a field holding 340,000 empty objects (parsing stops past the most objects
+  a valid request holds);
+- ``rows of arrays``: 250,000 rows, each ``[1]``.
 
 With ``--server`` the same bodies go over HTTP (one kept-alive connection) to the real server
 (``python -m credit_glm mode=serve``, one worker, one thread), and the cost is the CPU time the
@@ -134,6 +139,12 @@ def cases(row: dict[str, Any]) -> dict[str, tuple[str, bytes, int]]:
         "duplicate key": ("/predict/batch", duplicated.encode(), 400),
         "bad last row": ("/predict/batch", json.dumps({"instances": [
             *rows[:-1], {**rows[-1], "age_in_years": 500}]}).encode(), 422),
+        "empty arrays": ("/predict", ('{"features": {"purpose": ['
+                                      + ",".join(["[]"] * 340_000) + "]}}").encode(), 422),
+        "empty objects": ("/predict", ('{"features": {"purpose": ['
+                                       + ",".join(["{}"] * 340_000) + "]}}").encode(), 422),
+        "rows of arrays": ("/predict/batch", ('{"instances": ['
+                                              + ",".join(["[1]"] * 250_000) + "]}").encode(), 422),
     }
 
 
