@@ -6,8 +6,8 @@ the fork (``preload_app``): the model is loaded, verified and compiled once, and
 error stops the server before any worker exists.
 
 The workers are :class:`credit_glm.service.worker.BufferingWorker`: gunicorn's threaded worker
-with each request read whole, under ``serving.header_timeout`` / ``serving.body_timeout``, on
-the worker's event loop before a scoring thread sees it, so slow clients hold no thread.
+with each request read whole, under ``serving.header_timeout`` / ``serving.body_timeout``,
+before the app sees it, and never by a thread waiting for a client: slow clients hold no thread.
 
 Shutdown on SIGTERM (:class:`DrainingArbiter`): the master flips the shared readiness flag, so
 ``/ready`` answers 503 on every worker and responses close their connection, keeps serving

@@ -5,10 +5,12 @@ the thread then reads the request line, the headers and the body with no deadlin
 clients that stall mid-body hold both threads of a 2-worker x 1-thread server. gunicorn's docs
 assume a buffering proxy in front; :class:`BufferingWorker` is that buffer, inside the worker:
 
-* its event loop accepts connections and reads them, non-blocking, into a per-connection
-  buffer until a whole request is there (:mod:`credit_glm.service.framing`), so a pool thread
-  only ever parses bytes already in memory (a socket-like replay of the buffer feeds gunicorn's
-  own parser; the Flask app and gunicorn's parser are unchanged);
+* every connection is read, non-blocking, into a per-connection buffer until a whole request
+  is there (:mod:`credit_glm.service.framing`): when the event loop sees a connection readable
+  a pool thread reads what has arrived, without waiting, and serves the request if it is now
+  complete, else hands the connection back to the loop. gunicorn's parser only ever reads bytes
+  already in memory (a socket-like replay of the buffer), so no thread ever waits for a
+  client; the Flask app and gunicorn's parser are unchanged;
 * the header block must arrive within ``serving.header_timeout`` of the accept (or of its first
   byte, on a kept-alive connection) and the body within ``serving.body_timeout`` of the header
   block's end; past either the client gets a ``408`` problem and the connection is closed. A
@@ -109,8 +111,10 @@ class _Replay:
 
 
 # connection states on the event loop
-_HEADERS, _BODY, _IDLE, _POOL, _LINGER, _CLOSED = (
-    "headers", "body", "idle", "pool", "linger", "closed")
+_HEADERS, _BODY, _IDLE, _READING, _POOL, _LINGER, _CLOSED = (
+    "headers", "body", "idle", "reading", "pool", "linger", "closed")
+# what a read attempt in a pool thread hands back to the event loop
+_MORE, _GONE = object(), object()
 _ON_LOOP: Final = frozenset((_HEADERS, _BODY, _IDLE, _LINGER))
 
 
@@ -130,6 +134,8 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.timer = 0  # the live heap entry's number; older entries are stale
         self.sent_continue = False
         self.client_closes = False  # the last request said "Connection: close" (or HTTP/1.0)
+        self.read_from = _HEADERS  # the state a read attempt started from
+        self.framing: NeedMore | Refused | None = None  # what that attempt found
         self.data_ready = True  # gunicorn's data wait is never needed: the request is here
         self.on_readable: Callable[[Any], None] | None = None
 
@@ -336,32 +342,62 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self.poller.register(conn.sock, selectors.EVENT_READ, conn.on_readable)
 
     def _on_readable(self, conn: BufferedConn, _sock: Any) -> None:
-        try:
-            data = conn.sock.recv(_RECV_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            self._close(conn)
-            return
-        if not data:
-            self._close(conn)  # the client went away; nothing to answer
-            return
-        started = conn.state == _IDLE  # a kept-alive connection's next request starts now
-        if started:
-            conn.state = _HEADERS
-        conn.buf += data
-        self._advance(conn, started)
+        """Readable: a pool thread reads what is there, without waiting, and serves the
+        request if that completes it (one hand-off, as in gunicorn; the reads cost the event
+        loop nothing, and a thread never waits for a client)."""
+        self.poller.unregister(conn.sock)
+        conn.read_from, conn.state = conn.state, _READING
+        self.enqueue_req(conn)
 
-    def _advance(self, conn: BufferedConn, started: bool = False) -> None:
-        """Hand the request to a thread if it is complete; else keep reading it.
+    def _read_available(self, conn: BufferedConn) -> object | None:
+        """In a pool thread: read until EAGAIN; ``None`` once a request is complete (it is then
+        loaded for gunicorn's parser), else :data:`_MORE` or :data:`_GONE`."""
+        framing: NeedMore | Refused | Complete | None = None
+        while True:
+            try:
+                data = conn.sock.recv(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                return _GONE
+            if not data:
+                return _GONE  # the client went away; nothing to answer
+            conn.buf += data
+            framing = conn.framer.scan(conn.buf)
+            if not isinstance(framing, NeedMore):
+                break
+        if isinstance(framing, Complete):
+            self._load(conn, framing)
+            return None
+        conn.framing = framing
+        return _MORE
 
-        ``started``: the request's first bytes just came; its header deadline is set only if
-        they are not the whole request (the usual case, which then costs no timer).
-        """
+    def _after_read(self, conn: BufferedConn) -> None:
+        """On the loop, after a read attempt that did not complete a request."""
+        conn.state, framing = conn.read_from, conn.framing
+        conn.framing = None
+        self.poller.register(conn.sock, selectors.EVENT_READ, conn.on_readable)
+        if isinstance(framing, Refused):
+            self._refuse(conn, framing.status, framing.reason, framing.detail)
+            return
+        deadline = conn.deadline  # the heap may have dropped it while the thread read
+        if isinstance(framing, NeedMore):
+            if conn.state == _IDLE:  # a kept-alive connection's next request started
+                conn.state = _HEADERS
+                deadline = time.monotonic() + self.header_timeout
+            if framing.in_body and conn.state == _HEADERS:
+                conn.state = _BODY
+                deadline = time.monotonic() + self.body_timeout
+                if conn.framer.expects_continue and not conn.sent_continue:
+                    conn.sent_continue = True
+                    self._send_now(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+        self._set_deadline(conn, deadline)
+
+    def _advance(self, conn: BufferedConn) -> None:
+        """Pipelined bytes after a response: hand the next request to a thread if they hold
+        all of it, else keep reading it on the loop."""
         framing = conn.framer.scan(conn.buf)
         if isinstance(framing, NeedMore):
-            if started and not framing.in_body:
-                self._set_deadline(conn, time.monotonic() + self.header_timeout)
             if framing.in_body and conn.state == _HEADERS:
                 conn.state = _BODY
                 self._set_deadline(conn, time.monotonic() + self.body_timeout)
@@ -374,13 +410,17 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             return
         assert isinstance(framing, Complete)
         self.poller.unregister(conn.sock)
+        self._load(conn, framing)
+        self.enqueue_req(conn)
+
+    def _load(self, conn: BufferedConn, framing: Complete) -> None:
+        """Give a complete request to gunicorn's parser (the connection leaves the loop)."""
         conn.state = _POOL
         conn.timer = 0
         conn.replay.load(bytes(conn.buf[:framing.end]))
         del conn.buf[:framing.end]
         conn.framer.reset()
         conn.sock.setblocking(True)
-        self.enqueue_req(conn)
 
     def _send_now(self, conn: BufferedConn, data: bytes) -> None:
         try:
@@ -437,8 +477,16 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     # --- the pool threads ---------------------------------------------------------------------
 
-    def handle(self, conn: BufferedConn) -> bool:
-        """Serve one buffered request (in a pool thread); whether to keep the connection."""
+    def handle(self, conn: BufferedConn) -> object:
+        """Serve one buffered request (in a pool thread); whether to keep the connection.
+
+        A connection that was readable is first read (:meth:`_read_available`); unless that
+        completes its request, it goes back to the loop (:data:`_MORE`, :data:`_GONE`).
+        """
+        if conn.state == _READING:
+            outcome = self._read_available(conn)
+            if outcome is not None:
+                return outcome
         req = None
         try:
             conn.init()
@@ -465,11 +513,18 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def finish_request(self, conn: BufferedConn, fs: Any) -> None:
         """Back on the event loop after a request: keep the connection alive or close it."""
-        conn.sent_continue = False
         try:
-            keep = (not fs.cancelled()) and bool(fs.result())
+            result = False if fs.cancelled() else fs.result()
         except Exception:
-            keep = False
+            result = False
+        if result is _MORE:
+            self._after_read(conn)
+            return
+        if result is _GONE:
+            self._close(conn)
+            return
+        conn.sent_continue = False
+        keep = bool(result)
         if not keep:
             if conn.client_closes and not conn.buf:
                 self._close(conn)  # it sends nothing more: no unread bytes can turn into a reset
@@ -503,8 +558,8 @@ def _timeval(seconds: float) -> bytes:
 
 
 def worker_class_path() -> str:
-    """The ``worker_class`` gunicorn is given; ``CREDIT_GLM_STOCK_WORKER=1`` (benchmarks
-    only) selects gunicorn's own gthread worker instead."""
+    """The ``worker_class`` gunicorn is given; ``CREDIT_GLM_STOCK_WORKER=1`` (benchmarks and
+    tests that compare with it, never a deployment) selects gunicorn's own gthread worker."""
     if os.environ.get("CREDIT_GLM_STOCK_WORKER") == "1":
         return "gthread"
     return f"{__name__}.BufferingWorker"
