@@ -1,7 +1,10 @@
 """``python -m credit_glm mode=serve``: load the pinned model and run gunicorn.
 
-Start-up errors (a missing, corrupt or unpinned artifact, a port in use) are one line on
-stderr and a non-zero exit code, never a traceback. This module imports nothing from
+Start-up errors (a missing, corrupt or unpinned artifact, a port in use or already served by
+another server, a metrics directory that is not the service's) are one line on stderr and a
+non-zero exit code, never a traceback. The admin port (:mod:`credit_glm.service.admin`) is
+bound here and served by a process forked before gunicorn starts; its address is printed as
+``admin on http://HOST:PORT``. This module imports nothing from
 ``prometheus_client`` at import time: multiprocess mode is decided when that library is first
 imported, after :func:`serve` has set ``PROMETHEUS_MULTIPROC_DIR``.
 """

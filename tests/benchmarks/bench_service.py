@@ -12,7 +12,12 @@ floor's; ``/predict/batch`` at least 100,000 rows/s.
 Usage (needs ``wrk``: ``apt-get install -y wrk``)::
 
     python tests/benchmarks/bench_service.py [--duration 10] [--connections 8] [--workers 2]
-        [--threads 1] [--rounds 3] [--model models/glm_model.json]
+        [--threads 1] [--rounds 3] [--model models/glm_model.json] [--variant NAME=DIR ...]
+
+``--variant NAME=DIR`` also serves the ``credit_glm`` package found in ``DIR`` (put first on
+``PYTHONPATH``: e.g. ``git archive <commit> | tar -x -C DIR``) and measures its ``/predict`` and
+``/predict/batch`` in the same alternating rounds, so two implementations are compared in one
+run on one machine.
 """
 
 from __future__ import annotations
@@ -106,6 +111,14 @@ def _process_cpu(pid: int) -> dict[int, float]:
     return {p: _cpu_seconds(p) for p in pids}
 
 
+def _niced(pid: int) -> bool:
+    """Whether a process runs at a lower priority (the service's admin process does)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16]) > 0
+    except (OSError, IndexError, ValueError):
+        return False
+
+
 def _busy_seconds() -> float:
     """CPU time the whole machine spent busy (all CPUs), from /proc/stat."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -138,7 +151,8 @@ def _wrk(url: str, body: Path, lua: Path, seconds: int, connections: int,
         result["cpu_us"] = used / max(result["requests"], 1) * 1e6
         # gunicorn workers accept keep-alive connections in a race: all of wrk's may land on
         # one worker, leaving a CPU idle. Such a run measures one worker, not the server.
-        workers = sorted(v for p, v in per_process.items() if p != server_pid)
+        workers = sorted(v for p, v in per_process.items()
+                         if p != server_pid and not _niced(p))  # not the admin process
         result["balance"] = workers[0] / workers[-1] if workers and workers[-1] > 0 else 1.0
         # CPU the machine spent on anything but this server and wrk (other users' jobs)
         ours = used + _children_cpu_seconds() - wrk0
@@ -197,6 +211,8 @@ def main() -> int:
                         "of the CPUs during it (a shared machine)")
     parser.add_argument("--reuse-port", choices=["true", "false"], default="true",
                         help="serving.reuse_port for both servers (default: true, as serving)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
+                        help="also measure the credit_glm package in DIR (same rounds)")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -225,9 +241,25 @@ def main() -> int:
             [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={svc_port}",
              f"serving.model_path={card_path}", f"serving.workers={args.workers}",
              f"serving.threads={args.threads}", "serving.drain_seconds=0",
-             f"serving.reuse_port={args.reuse_port}",
+             f"serving.reuse_port={args.reuse_port}", "serving.admin_port=0",
              f"hydra.run.dir={work / 'outputs' / 'serve'}"],
             cwd=work, stdout=svc_log, stderr=subprocess.STDOUT)
+        variants: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+        for spec in args.variant:
+            name, _, src = spec.partition("=")
+            port = _free_port()
+            env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+            variants[name] = (subprocess.Popen(
+                [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={port}",
+                 f"serving.model_path={card_path}", f"serving.workers={args.workers}",
+                 f"serving.threads={args.threads}", "serving.drain_seconds=0",
+                 f"serving.reuse_port={args.reuse_port}", "serving.admin_port=0",
+                 f"serving.metrics_dir={work / ('metrics-' + name)}",
+                 f"hydra.run.dir={work / 'outputs' / name}"],
+                cwd=work, env=env, stdout=svc_log, stderr=subprocess.STDOUT),
+                f"http://127.0.0.1:{port}")
+        by_variant: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+        batch_by_variant: dict[str, dict[str, Any]] = {}
         floor = subprocess.Popen(
             [sys.executable, __file__, "--floor-server", "--port", str(floor_port),
              "--workers", str(args.workers), "--threads", str(args.threads),
@@ -238,6 +270,9 @@ def main() -> int:
             flr = f"http://127.0.0.1:{floor_port}"
             _wait_ready(f"{svc}/ready", service)
             _wait_ready(f"{flr}/ready", floor)
+            for proc, url in variants.values():
+                _wait_ready(f"{url}/ready", proc)
+                _wrk(f"{url}/predict", single, lua, args.warmup, args.connections)
             for url, body in ((f"{flr}/predict", single), (f"{svc}/predict", single),
                               (f"{svc}/predict/batch", batch)):
                 _wrk(url, body, lua, args.warmup, args.connections)
@@ -249,8 +284,16 @@ def main() -> int:
                          floor.pid)
                 p = _wrk(f"{svc}/predict", single, lua, args.duration, args.connections,
                          service.pid)
-                clean = (max(f["foreign"], p["foreign"]) <= args.max_foreign
-                         and min(f["balance"], p["balance"]) >= 0.5)
+                v = {name: _wrk(f"{url}/predict", single, lua, args.duration,
+                                args.connections, proc.pid)
+                     for name, (proc, url) in variants.items()}
+                runs = [f, p, *v.values()]
+                clean = (max(r["foreign"] for r in runs) <= args.max_foreign
+                         and min(r["balance"] for r in runs) >= 0.5)
+                for name, r in v.items():
+                    print(f"  variant {name}: /predict {r['rps']:.0f} req/s "
+                          f"({r['cpu_us']:.0f} us), other jobs {r['foreign']:.0%}, balance "
+                          f"{r['balance']:.2f}", flush=True)
                 print(f"round {attempts}: floor {f['rps']:.0f} req/s ({f['cpu_us']:.0f} us "
                       f"server CPU/req), /predict {p['rps']:.0f} req/s ({p['cpu_us']:.0f} us); "
                       f"other jobs used {f['foreign']:.0%} / {p['foreign']:.0%} of the CPUs, "
@@ -259,6 +302,8 @@ def main() -> int:
                 if clean:
                     floors.append(f)
                     predicts.append(p)
+                    for name, r in v.items():
+                        by_variant[name].append(r)
             if not floors:
                 print("every round was disturbed by other jobs on this machine; no result",
                       file=sys.stderr)
@@ -274,7 +319,16 @@ def main() -> int:
                       flush=True)
                 if clean:
                     break
+            for name, (proc, url) in variants.items():
+                for _attempt in range(8):
+                    result = _wrk(f"{url}/predict/batch", batch, lua, args.duration,
+                                  args.batch_connections, proc.pid)
+                    if result["foreign"] <= args.max_foreign and result["balance"] >= 0.5:
+                        break
+                batch_by_variant[name] = result
         finally:
+            for proc, _url in variants.values():
+                _stop(proc)
             _stop(service)
             _stop(floor)
             svc_log.close()
@@ -302,6 +356,17 @@ def main() -> int:
     print(f"{'/predict/batch (1,000 rows)':<30}{batch_result['rps']:>9.1f}"
           f"{batch_result['p50_us'] / 1e3:>8.2f}{batch_result['p99_us'] / 1e3:>8.2f}"
           f"{rows_per_s:>10.0f}{batch_result['cpu_us']:>12.0f}")
+    for name, runs in by_variant.items():
+        vb = batch_by_variant[name]
+        print(f"{'/predict ' + name:<30}{med(runs, 'rps'):>9.0f}"
+              f"{med(runs, 'p50_us') / 1e3:>8.2f}{med(runs, 'p99_us') / 1e3:>8.2f}"
+              f"{med(runs, 'rps'):>10.0f}{med(runs, 'cpu_us'):>12.0f}")
+        print(f"{'/predict/batch ' + name:<30}{vb['rps']:>9.1f}{vb['p50_us'] / 1e3:>8.2f}"
+              f"{vb['p99_us'] / 1e3:>8.2f}{vb['rps'] * 1000:>10.0f}{vb['cpu_us']:>12.0f}")
+        print(f"variant {name}: /predict {med(runs, 'rps') / floor_rps:.0%} of the floor, "
+              f"{med(runs, 'rps') / predict_rps - 1:+.1%} req/s against /predict above; "
+              f"batch {vb['rps'] / batch_result['rps'] - 1:+.1%} rows/s")
+        errors += sum(r["errors"] for r in [*runs, vb])
     ratio = predict_rps / floor_rps
     p99_ratio = predict_p99 / floor_p99
     print(f"/predict throughput = {ratio:.0%} of the floor (target >= 70%): "

@@ -1,5 +1,5 @@
 """Monitoring: alert rules under promtool, dashboard and rules against a live /metrics, and a
-real Prometheus server scraping the real service."""
+real Prometheus server scraping the real service on its admin port."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import Server, free_port, start_server
-from tests.conftest import REPO
+from tests.conftest import REPO, compose_config
 
 MONITORING = REPO / "k8s" / "monitoring"
 pytestmark = pytest.mark.slow
@@ -45,6 +45,15 @@ def test_promtool(args: list[str]) -> None:
     result = subprocess.run([_tool("promtool"), *args], cwd=MONITORING, capture_output=True,
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scrape_config_targets_the_admin_port() -> None:
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    ((target,),) = [c["targets"] for c in job["static_configs"]]
+    serving = compose_config(["mode=serve"]).serving
+    assert target.rsplit(":", 1)[1] == str(serving.admin_port) != str(serving.port)
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
@@ -130,7 +139,8 @@ def test_dashboard_and_rules_use_only_exported_metrics(live: Server, trained_dir
     missing = {**_self_check_row(trained_dir)}
     missing.pop("duration_in_month")
     live.post_json("/predict", {"features": missing})
-    scrape = live.call("GET", "/metrics").body.decode()
+    assert live.call("GET", "/metrics").status == 404  # never on the scoring port
+    scrape = live.scrape()
     exported = {s.name for fam in text_string_to_metric_families(scrape) for s in fam.samples}
     exprs, recorded = _rules()
     used = set().union(*(metric_names(e) for e in [*exprs, *_dashboard_exprs()]))
@@ -164,7 +174,8 @@ def prometheus(tmp_path: Path, live: Server) -> Iterator[int]:
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
     config["rule_files"] = [str(MONITORING / "alerts.yaml")]
-    config["scrape_configs"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{live.port}"]}]
+    config["scrape_configs"][0]["static_configs"] = [
+        {"targets": [f"127.0.0.1:{live.admin_port}"]}]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     log = open(tmp_path / "prometheus.log", "wb")  # noqa: SIM115
