@@ -18,17 +18,13 @@ what is wrong, never a 500:
   ``too_many_objects``, found while parsing: the check on each object's keys is a Python call,
   so parsing stops there rather than pay it for 340,000 empty objects.
 
-The cyclic garbage collector is paused while a body is parsed: parsing makes no reference
-cycles, and every array it builds counts towards the collector's thresholds, so a 1 MB body of
-empty arrays (340,000 lists) otherwise sets off collections that walk the whole heap again and
-again (430 ms against 14 ms paused; ``tests/benchmarks/bench_error_path.py``).
+The garbage collector is paused for the request around all this
+(:class:`credit_glm.service.bookkeeping.CollectorPause`).
 """
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
 from typing import Any, Final
 
 from gunicorn.http.errors import (
@@ -89,31 +85,6 @@ def _decoder(max_objects: int | None) -> json.JSONDecoder:
         return obj
 
     return json.JSONDecoder(object_pairs_hook=build)
-
-
-class _CollectorPause:
-    """Pauses the garbage collector while at least one thread is inside (it is per process)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._resume = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._inside == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._inside += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0 and self._resume:
-                gc.enable()
-
-
-_PAUSE: Final = _CollectorPause()
 
 
 def check_media_type(environ: dict[str, Any]) -> None:
@@ -200,8 +171,7 @@ def parse_json(raw: bytes, max_objects: int | None = None, why: str = "") -> Any
     if raw.startswith(_BOM):
         text = text[1:]
     try:
-        with _PAUSE:
-            return _decoder(max_objects).decode(text)
+        return _decoder(max_objects).decode(text)
     except _TooManyObjects:
         raise Problem("too_many_objects", f"the body holds more than {max_objects} JSON objects, "
                       f"more than any valid request{why}", extra={"max_objects": max_objects}

@@ -8,9 +8,11 @@ error, the features to log) in the WSGI environ under the ``credit_glm.*`` keys.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -20,7 +22,7 @@ from credit_glm.service import metrics as m
 from credit_glm.service.logs import log_request
 
 __all__ = ["ENDPOINTS", "KEY_ERROR_KIND", "KEY_FEATURES", "KEY_REQUEST_ID", "KEY_ROWS",
-           "KEY_STARTED", "RequestBookkeeping"]
+           "KEY_STARTED", "CollectorPause", "RequestBookkeeping"]
 
 # the scoring port's routes (/metrics is the admin port's: credit_glm.service.admin)
 ENDPOINTS: Final = ("/health", "/ready", "/predict", "/predict/batch", "/model/info",
@@ -37,6 +39,47 @@ _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _STATUS_KIND: Final = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                        413: "payload_too_large", 415: "unsupported_media_type", 422: "validation",
                        500: "internal"}
+
+class CollectorPause:
+    """Pauses Python's cyclic garbage collector while requests are being handled.
+
+    A request body is parsed into many containers and freed by reference counting when the
+    request ends; none of it is cyclic garbage. But every array counts towards the collector's
+    thresholds: a 1 MB body of 340,000 empty arrays set off collections walking the whole heap
+    again and again (430 ms, against 25 ms paused), and even with parsing alone paused, the one
+    collection after it walks every object of the body still alive (a 1 MB batch of 250,000
+    one-element rows: 45 ms, against 25 ms with the whole request paused;
+    ``tests/benchmarks/bench_error_path.py``). The pause is per process: it starts when the
+    first of the overlapping requests enters and ends when the last one leaves, so the
+    collector runs between requests; should overlapping requests hold it for more than
+    ``max_seconds``, the collector is resumed until the next idle moment, so cyclic garbage
+    (tracebacks, for one) is still collected under sustained load.
+    """
+
+    def __init__(self, max_seconds: float = 1.0) -> None:
+        self.max_seconds = max_seconds
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._resume = False
+        self._since = 0.0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._resume = gc.isenabled()
+                self._since = time.monotonic()
+                gc.disable()
+            elif self._resume and time.monotonic() - self._since > self.max_seconds:
+                gc.enable()
+                self._resume = False  # stays enabled until the requests have all left
+            self._inside += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0 and self._resume:
+                gc.enable()
+
 
 class RequestIds:
     """Request ids: 32 hex digits, a random per-process prefix and a counter.
@@ -81,6 +124,7 @@ class RequestBookkeeping:
         self._latency: dict[str, Any] = {}
         self._errors: dict[tuple[str, str], Any] = {}
         self._ids = RequestIds()
+        self._pause = CollectorPause()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -98,7 +142,8 @@ class RequestBookkeeping:
             return start_response(status_line, headers, exc_info)
 
         try:
-            return self.app(environ, start)
+            with self._pause:
+                return self.app(environ, start)
         finally:
             m.IN_FLIGHT.dec()
             self._record(environ, rid, int(status[-1][:3]) if status else 500,

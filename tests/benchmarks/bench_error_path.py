@@ -17,7 +17,7 @@ measured interleaved, round after round, and the median of each is reported:
 - ``duplicate key``: the valid batch with a key repeated in its last row;
 - ``bad last row``: 999 valid rows and one invalid one at the end;
 - ``empty arrays``: a field holding 340,000 empty arrays (1 MB: the garbage collector's worst
-  case, paused while parsing);
+  case, paused during requests);
 - ``empty objects``: a field holding 340,000 empty objects (parsing stops past the most objects
   a valid request holds);
 - ``rows of arrays``: 250,000 rows, each ``[1]``.
