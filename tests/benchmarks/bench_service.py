@@ -13,6 +13,7 @@ Usage (needs ``wrk``: ``apt-get install -y wrk``)::
 
     python tests/benchmarks/bench_service.py [--duration 10] [--connections 8] [--workers 2]
         [--threads 1] [--rounds 3] [--model models/glm_model.json] [--variant NAME=DIR ...]
+        [--scrape-flood 16]
 
 ``--variant NAME=DIR`` also serves the ``credit_glm`` package found in ``DIR`` (put first on
 ``PYTHONPATH``: e.g. ``git archive <commit> | tar -x -C DIR``) and measures its ``/predict`` and
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -211,6 +213,9 @@ def main() -> int:
                         "of the CPUs during it (a shared machine)")
     parser.add_argument("--reuse-port", choices=["true", "false"], default="true",
                         help="serving.reuse_port for both servers (default: true, as serving)")
+    parser.add_argument("--scrape-flood", type=int, default=0, metavar="N",
+                        help="also measure /predict while N connections scrape /metrics on "
+                        "the admin port as fast as they can (same run, alternating)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
                         help="also measure the credit_glm package in DIR (same rounds)")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
@@ -326,6 +331,25 @@ def main() -> int:
                     if result["foreign"] <= args.max_foreign and result["balance"] >= 0.5:
                         break
                 batch_by_variant[name] = result
+            flood: list[tuple[float, float, float]] = []
+            if args.scrape_flood:
+                found = re.search(r"admin on (http://\S+)", (work / "service.log").read_text())
+                assert found, "the service named no admin address"
+                for _round in range(3):
+                    alone = _wrk(f"{svc}/predict", single, lua, args.duration, args.connections)
+                    scrapers = subprocess.Popen(
+                        ["wrk", "-t1", f"-c{args.scrape_flood}", f"-d{args.duration + 2}s",
+                         f"{found.group(1)}/metrics"], stdout=subprocess.PIPE, text=True)
+                    time.sleep(1)
+                    flooded = _wrk(f"{svc}/predict", single, lua, args.duration,
+                                   args.connections)
+                    out, _ = scrapers.communicate()
+                    scrapes = re.search(r"Requests/sec:\s+([\d.]+)", out)
+                    flood.append((alone["rps"], flooded["rps"],
+                                  float(scrapes.group(1)) if scrapes else 0.0))
+                    print(f"scrape flood {_round + 1}: /predict {alone['rps']:.0f} req/s alone, "
+                          f"{flooded['rps']:.0f} req/s beside {args.scrape_flood} scraping "
+                          f"connections ({flood[-1][2]:.0f} scrapes/s)", flush=True)
         finally:
             for proc, _url in variants.values():
                 _stop(proc)
@@ -375,6 +399,12 @@ def main() -> int:
           f"{'PASS' if p99_ratio <= 2 else 'FAIL'}")
     print(f"/predict/batch = {rows_per_s:,.0f} rows/s (target >= 100,000): "
           f"{'PASS' if rows_per_s >= 100_000 else 'FAIL'}")
+    if flood:
+        alone_rps = statistics.median(a for a, _, _ in flood)
+        flooded_rps = statistics.median(b for _, b, _ in flood)
+        print(f"/predict beside a {args.scrape_flood}-connection /metrics flood on the admin "
+              f"port: {flooded_rps:.0f} req/s = {flooded_rps / alone_rps:.0%} of {alone_rps:.0f} "
+              "alone (median of 3 alternating pairs)")
     print(f"non-2xx responses and socket errors: {errors}")
     return 0 if errors == 0 else 1
 
