@@ -107,10 +107,10 @@ class RequestLog:
     ``flush_seconds`` (or once ``max_pending`` are queued, and at worker exit): a write system
     call per request, each handing the interpreter lock to gunicorn's accepting thread, and
     formatting with cold caches cost a fifth of a small request. A worker killed with SIGKILL
-    loses at most ``flush_seconds`` of lines. (Measured again with the metrics written through:
-    a line written per request cost 18% more server CPU per ``/predict`` and 16-24% of its
-    throughput in the same ``tests/benchmarks/bench_service.py`` run; the metric buffer, which
-    bought under 2%, was removed, this one was kept.)
+    loses at most ``flush_seconds`` of lines. (Measured again, metrics written through, with
+    ``tests/benchmarks/bench_service.py --variant``: a line written per request cost 5% more
+    server CPU per ``/predict`` and 1% of its throughput on a quiet machine, 16-24% of its
+    throughput on a loaded one; kept. The metric buffer did not earn its keep and was removed.)
     """
 
     def __init__(self, stream: TextIO | None, log_format: str = "json",
