@@ -112,7 +112,9 @@ def to_app_config(cfg: DictConfig) -> AppConfig:
         cause = err.__cause__ if isinstance(err.__cause__, ConfigError) else None
         if cause is not None:
             raise cause from None
-        raise ConfigError(str(getattr(err, "full_key", "") or "config"), str(err)) from None
+        # OmegaConf appends full_key/reference_type/object_type lines: the key is named already
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(str(getattr(err, "full_key", "") or "config"), message) from None
     if not isinstance(obj, AppConfig):
         raise ConfigError("config", "the primary config is not typed by AppConfig")
     return obj
