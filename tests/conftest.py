@@ -74,3 +74,18 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     result = run_cli(["hydra.run.dir=outputs/run"], work)
     assert result.returncode == 0, result.stderr
     yield work
+
+
+def write_key_pair(directory: Path, name: str) -> tuple[Path, Path]:
+    """An Ed25519 key pair as ``openssl genpkey`` / ``openssl pkey -pubout`` write them (PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    key, pub = directory / f"{name}.pem", directory / f"{name}.pub.pem"
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    pub.write_bytes(private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return key, pub

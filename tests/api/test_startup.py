@@ -13,7 +13,7 @@ import pytest
 
 from credit_glm.model_card import card_sha256, model_sha256
 from tests.api.conftest import free_port, serve_command, start_server
-from tests.conftest import cli_env, run_cli
+from tests.conftest import cli_env, run_cli, write_key_pair
 
 pytestmark = pytest.mark.slow
 
@@ -142,24 +142,11 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path, card_path: Path,
     assert "Traceback" not in result.stderr
 
 
-def _key_pair(directory: Path, name: str) -> tuple[Path, Path]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    private = Ed25519PrivateKey.generate()
-    key, pub = directory / f"{name}.pem", directory / f"{name}.pub.pem"
-    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    pub.write_bytes(private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return key, pub
-
 
 def test_with_trusted_keys_only_a_card_signed_at_training_is_served(
         tmp_path: Path, card_path: Path) -> None:
-    key, pub = _key_pair(tmp_path, "ours")
-    _, other = _key_pair(tmp_path, "theirs")
+    key, pub = write_key_pair(tmp_path, "ours")
+    _, other = write_key_pair(tmp_path, "theirs")
     trained = run_cli([f"paths.signing_key={key}", "hydra.run.dir=outputs/train"], tmp_path)
     assert trained.returncode == 0, trained.stderr
     signed = tmp_path / "models" / "glm_model.json"

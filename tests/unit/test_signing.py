@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credit_glm.artifact import load_card, read_signing_key, read_trusted_keys, write_artifacts
 from credit_glm.config import PathsConfig, ServingConfig
@@ -21,19 +20,7 @@ from credit_glm.model_card import build_card, seal_card
 from credit_glm.service.model import load_served_model
 from credit_glm.signing import key_id, sign_card, signature_problem
 from credit_glm.training import TrainedModel, train
-from tests.conftest import compose_config
-
-
-def _write_pair(directory: Path, name: str) -> tuple[Path, Path]:
-    """An Ed25519 key pair as ``openssl genpkey`` / ``openssl pkey -pubout`` write them."""
-    private = Ed25519PrivateKey.generate()
-    key, pub = directory / f"{name}.pem", directory / f"{name}.pub.pem"
-    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    pub.write_bytes(private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return key, pub
+from tests.conftest import compose_config, write_key_pair
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +46,8 @@ def _serve(card_path: Path, *trusted: Path) -> ServingConfig:
 
 def test_a_card_signed_at_training_is_served_under_its_key(trained: TrainedModel,
                                                            tmp_path: Path) -> None:
-    key, pub = _write_pair(tmp_path, "ours")
-    _, other = _write_pair(tmp_path, "theirs")
+    key, pub = write_key_pair(tmp_path, "ours")
+    _, other = write_key_pair(tmp_path, "theirs")
     card_path = _write(trained, tmp_path / "models", key)
     card = load_card(card_path)
     [public] = read_trusted_keys([str(pub)])
@@ -74,8 +61,8 @@ def test_a_card_signed_at_training_is_served_under_its_key(trained: TrainedModel
 
 def test_unsigned_or_tampered_cards_are_refused_when_keys_are_trusted(
         trained: TrainedModel, tmp_path: Path) -> None:
-    key, pub = _write_pair(tmp_path, "ours")
-    attacker, _ = _write_pair(tmp_path, "attacker")
+    key, pub = write_key_pair(tmp_path, "ours")
+    attacker, _ = write_key_pair(tmp_path, "attacker")
     unsigned = _write(trained, tmp_path / "unsigned", None)
     assert "signature" not in load_card(unsigned)
     load_served_model(_serve(unsigned))  # no trusted keys: signatures are not required
@@ -104,7 +91,7 @@ def test_unsigned_or_tampered_cards_are_refused_when_keys_are_trusted(
 
 def test_key_files_that_cannot_be_used_name_their_key(trained: TrainedModel,
                                                       tmp_path: Path) -> None:
-    key, pub = _write_pair(tmp_path, "ours")
+    key, pub = write_key_pair(tmp_path, "ours")
     with pytest.raises(ConfigError, match=r"paths.signing_key: key file .* not found"):
         _write(trained, tmp_path / "models", tmp_path / "absent.pem")
     assert not (tmp_path / "models").exists(), "nothing is written with an unusable key"
