@@ -212,8 +212,15 @@ def test_rolling_psi_over_live_workers(card_path: Path, card: dict[str, Any], tm
         srv.stop()
 
 
-def _worker_pids(srv: Server) -> list[int]:
-    return [int(p) for p in re.findall(r"Booting worker with pid: (\d+)", srv.error_log())]
+def _worker_pids(srv: Server, expect: int, timeout: float = 30.0) -> list[int]:
+    """The pids of the booted workers, once ``expect`` have logged their boot (``/ready``
+    answers 200 as soon as the first worker is up; the second may still be starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [int(p) for p in re.findall(r"Booting worker with pid: (\d+)", srv.error_log())]
+        if len(pids) >= expect or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
 
 
 def test_a_killed_worker_loses_no_counts(card_path: Path, tmp_path: Path,
@@ -222,7 +229,7 @@ def test_a_killed_worker_loses_no_counts(card_path: Path, tmp_path: Path,
     loses none of them (the scrape is served by the admin process, which stays up)."""
     srv = start_server(tmp_path / "kill", card_path, "serving.workers=2")
     try:
-        workers = _worker_pids(srv)
+        workers = _worker_pids(srv, expect=2)
         assert len(workers) == 2
         before = scrape(srv)
         with cf.ThreadPoolExecutor(4) as pool:
