@@ -14,7 +14,6 @@ This module is pure (bytes in, data out); the artifact store and the service rea
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -106,7 +105,7 @@ def signature_problem(card: Mapping[str, Any], trusted: Sequence[Ed25519PublicKe
     try:
         value = base64.b64decode(str(block.get("value")), validate=True)
         signer.verify(value, _CONTEXT + str(card["card_sha256"]).encode("ascii"))
-    except (binascii.Error, InvalidSignature, UnicodeEncodeError):
+    except (ValueError, InvalidSignature):  # binascii.Error, non-ASCII text: ValueErrors
         return (f"has a signature that does not verify with key {block.get('key_id')!r} of "
                 f"{key_name}: the card or its signature was changed after signing")
     return None

@@ -82,6 +82,11 @@ def test_unsigned_or_tampered_cards_are_refused_when_keys_are_trusted(
     signed.write_text(json.dumps(sign_card(edited, read_signing_key(str(attacker)))))
     with pytest.raises(ArtifactError, match="not one of serving.trusted_keys"):
         load_served_model(_serve(signed, pub))
+    # a signature value that is not base64 text (the card hash does not cover the signature)
+    mangled = {**card, "signature": {**card["signature"], "value": "é" * 88}}
+    signed.write_text(json.dumps(mangled))
+    with pytest.raises(ArtifactError, match="signature that does not verify"):
+        load_served_model(_serve(signed, pub))
     # a signature stripped off leaves a well-formed unsigned card
     signed.write_text(json.dumps({k: v for k, v in card.items() if k != "signature"}))
     load_card(signed)
