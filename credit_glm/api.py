@@ -32,9 +32,8 @@ import copy
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +59,7 @@ from credit_glm.config import (
     SplitMethod,
     TargetConfig,
     Transform,
+    _choice,
 )
 from credit_glm.errors import ConfigError, CreditGLMError, ValidationFailed
 from credit_glm.model_card import build_card, canonical_json, sha256_hex
@@ -129,22 +129,11 @@ class ModelConfig:
         if self.split not in _SPLIT_CHOICES:
             raise ConfigError("ModelConfig.split",
                               f"must be one of {', '.join(_SPLIT_CHOICES)}, got {self.split!r}")
-        _enum("ModelConfig.link", Link, self.link)
+        _choice("ModelConfig.link", Link, self.link)
         if self.max_levels < 2:
             raise ConfigError("ModelConfig.max_levels", "must be at least 2")
         if self.id_column is not None and self.id_column == self.target_column:
             raise ConfigError("ModelConfig.id_column", "is the target column")
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enum(key: str, enum: type[E], value: Any) -> E:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(e.value for e in enum)
-        raise ConfigError(key, f"must be one of {allowed}, got {value!r}") from None
 
 
 def _predictor_names(frame: pd.DataFrame, config: ModelConfig) -> list[str]:
@@ -313,12 +302,12 @@ class GLMModelSelector:
         features = cfg.features
         if features is None:
             features = _infer_features(data, _feature_columns(frame, cfg, data), cfg.missing)
-        glm = cfg.glm or GLMConfig(link=_enum("ModelConfig.link", Link, cfg.link),
+        glm = cfg.glm or GLMConfig(link=_choice("ModelConfig.link", Link, cfg.link),
                                    max_iter=cfg.max_iterations)
         # dataclasses built in Python take a str where Hydra would have made the enum
-        glm.link = _enum("glm.link", Link, glm.link)
-        glm.cov_type = _enum("glm.cov_type", CovType, glm.cov_type)
-        cfg.selection.criterion = _enum("selection.criterion", Criterion,
+        glm.link = _choice("glm.link", Link, glm.link)
+        glm.cov_type = _choice("glm.cov_type", CovType, glm.cov_type)
+        cfg.selection.criterion = _choice("selection.criterion", Criterion,
                                         cfg.selection.criterion)
         split = SplitConfig(method=SplitMethod(cfg.split), test_size=cfg.test_size, seed=cfg.seed)
         app = AppConfig(data=data, features=features, selection=cfg.selection, glm=glm,
