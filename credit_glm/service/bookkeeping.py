@@ -40,6 +40,7 @@ _STATUS_KIND: Final = {400: "bad_request", 404: "not_found", 405: "method_not_al
                        413: "payload_too_large", 415: "unsupported_media_type", 422: "validation",
                        500: "internal"}
 
+
 class CollectorPause:
     """Pauses Python's cyclic garbage collector while requests are being handled.
 
