@@ -270,9 +270,7 @@ def _as_declared(frame: pd.DataFrame, data: DataConfig, inferred: bool) -> pd.Da
 def _with_hint(err: ValidationFailed, hint: str) -> ValidationFailed:
     violations = [dataclasses.replace(v, rule=f"{v.rule}; {hint}") if "missing value" in v.rule
                   else v for v in err.violations]
-    lines = str(err).splitlines()
-    source = lines[0].split(" failed schema validation")[0] if lines else "data"
-    return ValidationFailed(violations, source)
+    return ValidationFailed(violations, err.source)
 
 
 class GLMModelSelector:

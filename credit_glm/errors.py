@@ -69,6 +69,7 @@ class ValidationFailed(CreditGLMError):
 
     def __init__(self, violations: list[SchemaViolation], source: str = "data") -> None:
         self.violations = violations
+        self.source = source
         lines = [f"{source} failed schema validation ({len(violations)} problem(s)):"]
         lines += [f"  - {v.describe()}" for v in violations]
         super().__init__("\n".join(lines))
