@@ -209,11 +209,15 @@ def load_pickle(card_path: str | Path) -> dict[str, Any]:
     """Load the joblib file next to a card, after checking its sha256 against the card."""
     card_path = Path(card_path)
     card = load_card(card_path)
-    pickle_path = card_path.parent / card["artifact"]["joblib_file"]
+    artifact = card.get("artifact")
+    if not isinstance(artifact, dict) or not isinstance(artifact.get("joblib_file"), str):
+        raise ArtifactError(f"model card {str(card_path)!r} names no joblib file "
+                            "(artifact.joblib_file): it was not written with its pickle")
+    pickle_path = card_path.parent / artifact["joblib_file"]
     if not pickle_path.is_file():
         raise ArtifactError(f"{str(pickle_path)!r} not found next to its model card")
     blob = pickle_path.read_bytes()
-    if sha256_hex(blob) != card["artifact"]["joblib_sha256"]:
+    if sha256_hex(blob) != artifact.get("joblib_sha256"):
         raise ArtifactError(f"{str(pickle_path)!r} does not match its model card "
                             "(sha256 differs): the pair is mismatched")
     payload: dict[str, Any] = joblib.load(io.BytesIO(blob))

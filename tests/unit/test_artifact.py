@@ -68,6 +68,10 @@ def test_tampered_card_and_mismatched_pickle_are_refused(trained: TrainedModel,
         fh.write(b"x")
     with pytest.raises(ArtifactError, match="mismatched"):
         load_pickle(card_path)
+    # a sealed card with no pickle named (the Python API's card before save_model)
+    card_path.write_text(json.dumps(seal_card(_card(trained))))
+    with pytest.raises(ArtifactError, match="names no joblib file"):
+        load_pickle(card_path)
     card_path.write_text("{not json")
     with pytest.raises(ArtifactError, match="not valid JSON"):
         load_card(card_path)
