@@ -35,7 +35,7 @@ from credit_glm.config import ServingConfig
 from credit_glm.service import metrics as m
 from credit_glm.service.model import ServedModel
 from credit_glm.service.openapi import features_schema
-from credit_glm.service.problems import PROBLEM_JSON, dumps, problem_type
+from credit_glm.service.problems import PROBLEM_JSON, bare_problem, dumps
 
 __all__ = ["ADMIN_ENDPOINTS", "AdminApp", "AdminServer", "full_model_info", "public_model_info",
            "redact_paths"]
@@ -107,8 +107,7 @@ def full_model_info(model: ServedModel, settings: ServingConfig) -> dict[str, An
 
 
 def _problem(status: int, title: str, kind: str, detail: str, path: str) -> bytes:
-    return dumps({"type": problem_type(kind), "title": title, "status": status,
-                  "detail": detail, "instance": path[:200], "request_id": ""}).encode()
+    return bare_problem(status, title, kind, detail, path[:200])
 
 
 class AdminApp:

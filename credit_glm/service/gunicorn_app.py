@@ -75,10 +75,9 @@ def gunicorn_options(settings: ServingConfig) -> dict[str, Any]:
 def problem_response(status: int, reason: str, message: str, kind: str = "http_protocol"
                      ) -> bytes:
     """A whole ``Connection: close`` response carrying an RFC 9457 problem, as bytes."""
-    from credit_glm.service.problems import PROBLEM_JSON, dumps, problem_type
+    from credit_glm.service.problems import PROBLEM_JSON, bare_problem
 
-    body = dumps({"type": problem_type(kind), "title": reason, "status": status,
-                  "detail": message[:200], "instance": "", "request_id": ""}).encode()
+    body = bare_problem(status, reason, kind, message[:200])
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
             f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n")
     return head.encode("latin-1") + body

@@ -24,6 +24,7 @@ __all__ = [
     "PROBLEM_JSON",
     "TITLES",
     "Problem",
+    "bare_problem",
     "error_entries",
     "problem_body",
 ]
@@ -153,3 +154,10 @@ def problem_body(problem: Problem, instance: str, request_id: str) -> dict[str, 
 def dumps(body: Mapping[str, Any]) -> str:
     """Strict JSON (no NaN) for a response body."""
     return json.dumps(body, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
+def bare_problem(status: int, title: str, kind: str, detail: str, instance: str = "") -> bytes:
+    """A problem body outside the Flask app (the worker's, gunicorn's, the admin port's
+    errors): no request id, no validation errors."""
+    return dumps({"type": problem_type(kind), "title": title, "status": status,
+                  "detail": detail, "instance": instance, "request_id": ""}).encode()
