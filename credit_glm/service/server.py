@@ -181,6 +181,7 @@ def serve(app: AppConfig) -> int:
     master = os.getpid()
     code = 0
     admin_pid: int | None = None
+    admin: AdminServer | None = None
     try:
         configure_logging(settings.log_format)
         try:
@@ -196,7 +197,6 @@ def serve(app: AppConfig) -> int:
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2
-        admin: AdminServer | None = None
         if settings.admin_port is not None:
             try:
                 admin = AdminServer(settings.admin_host, settings.admin_port)
@@ -234,6 +234,8 @@ def serve(app: AppConfig) -> int:
         return code
     finally:
         if os.getpid() == master:
+            if admin is not None and admin_pid is None:
+                admin.close()  # bound, but the server stopped before forking its process
             _stop_admin(admin_pid)
             if created:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
