@@ -592,8 +592,9 @@ class ServingConfig:
                 raise ConfigError(f"serving.{key}", "must be at least 1")
         if not 0 <= self.port <= 65535:
             raise ConfigError("serving.port", f"must lie in [0, 65535], got {self.port}")
-        if self.keepalive < 0 or self.drain_seconds < 0:
-            raise ConfigError("serving.keepalive", "keepalive and drain_seconds must be >= 0")
+        for key in ("keepalive", "drain_seconds"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"serving.{key}", "must be >= 0")
         if not 1024 <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
             raise ConfigError("serving.max_body_bytes",
                               f"must lie in [1024, {MAX_BODY_BYTES_LIMIT}]")
