@@ -150,9 +150,12 @@ def serve_command(card: Path, port: int, workdir: Path, *overrides: str) -> list
             f"hydra.run.dir={workdir / 'outputs'}", *admin, *overrides]
 
 
-def start_server(workdir: Path, card: Path, *overrides: str, ready_timeout: float = 60.0
-                 ) -> Server:
-    """Start a server on a free port and wait until ``/ready`` answers 200."""
+def start_server(workdir: Path, card: Path, *overrides: str, ready_timeout: float = 60.0,
+                 own_session: bool = False) -> Server:
+    """Start a server on a free port and wait until ``/ready`` answers 200.
+
+    ``own_session``: the server leads its own process group, so ``kill -TERM -PGID`` reaches
+    only it."""
     workdir.mkdir(parents=True, exist_ok=True)
     last_error = ""
     for _attempt in range(3):
@@ -160,7 +163,8 @@ def start_server(workdir: Path, card: Path, *overrides: str, ready_timeout: floa
         stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
         args = serve_command(card, port, workdir, *overrides)
         with open(stdout, "wb") as out, open(stderr, "wb") as err:
-            proc = subprocess.Popen(args, cwd=workdir, env=cli_env(), stdout=out, stderr=err)
+            proc = subprocess.Popen(args, cwd=workdir, env=cli_env(), stdout=out, stderr=err,
+                                    start_new_session=own_session)
         server = Server(proc, port, workdir, stdout, stderr, args)
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:

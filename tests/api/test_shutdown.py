@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -19,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Server, free_port, http_call, serve_command, start_server
-from tests.conftest import cli_env
+from tests.api.conftest import Server, http_call, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -87,27 +85,6 @@ def test_sigterm_during_a_burst_loses_no_request(card_path: Path, tmp_path: Path
     assert "/ready now answers 503" in log
     assert "Traceback" not in log
 
-
-def _start_in_own_session(workdir: Path, card: Path, *overrides: str) -> Server:
-    """A server that leads its own process group (``kill -TERM -PGID`` reaches only it)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
-    args = serve_command(card, port, workdir, *overrides)
-    with open(stdout, "wb") as out, open(stderr, "wb") as err:
-        proc = subprocess.Popen(args, cwd=workdir, env=cli_env(), stdout=out, stderr=err,
-                                start_new_session=True)
-    server = Server(proc, port, workdir, stdout, stderr, args)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if server.call("GET", "/ready", timeout=2).status == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"server did not become ready:\n{server.error_log()[-3000:]}")
 
 
 def _one_request(port: int, body: bytes) -> tuple[float, str]:
@@ -188,8 +165,8 @@ def test_sigterm_to_the_master_resets_no_accepted_connection(
 
 def test_sigterm_to_the_process_group_drains_every_worker(
         card_path: Path, tmp_path: Path, good_row: dict[str, Any]) -> None:
-    srv = _start_in_own_session(tmp_path / "group", card_path, "serving.workers=2",
-                                "serving.threads=2", "serving.drain_seconds=1.5")
+    srv = start_server(tmp_path / "group", card_path, "serving.workers=2", "serving.threads=2",
+                       "serving.drain_seconds=1.5", own_session=True)
     body = json.dumps({"features": good_row}).encode()
     ready: list[tuple[float, int]] = []
 
