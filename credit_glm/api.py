@@ -124,11 +124,15 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.missing not in _MISSING_CHOICES:
-            raise ConfigError("ModelConfig.missing",
-                              f"must be one of {', '.join(_MISSING_CHOICES)}, got {self.missing!r}")
+            raise ConfigError(
+                "ModelConfig.missing",
+                f"must be one of {', '.join(_MISSING_CHOICES)}, got {self.missing!r}",
+            )
         if self.split not in _SPLIT_CHOICES:
-            raise ConfigError("ModelConfig.split",
-                              f"must be one of {', '.join(_SPLIT_CHOICES)}, got {self.split!r}")
+            raise ConfigError(
+                "ModelConfig.split",
+                f"must be one of {', '.join(_SPLIT_CHOICES)}, got {self.split!r}",
+            )
         _choice("ModelConfig.link", Link, self.link)
         if self.max_levels < 2:
             raise ConfigError("ModelConfig.max_levels", "must be at least 2")
@@ -142,9 +146,11 @@ def _predictor_names(frame: pd.DataFrame, config: ModelConfig) -> list[str]:
         return [str(c) for c in frame.columns if c not in outcome]
     for key, column in (("target_column", config.target_column), ("id_column", config.id_column)):
         if column is not None and column in config.predictors:
-            raise ConfigError("ModelConfig.predictors",
-                              f"{column!r} is the {key.replace('_column', '')} column "
-                              f"(ModelConfig.{key}); leave it out of predictors")
+            raise ConfigError(
+                "ModelConfig.predictors",
+                f"{column!r} is the {key.replace('_column', '')} column "
+                f"(ModelConfig.{key}); leave it out of predictors",
+            )
     return list(config.predictors)
 
 
@@ -161,8 +167,10 @@ def _looks_like_row_number(col: pd.Series) -> bool:
 
 
 def _refuse_identifier(name: str, col: pd.Series, config: ModelConfig) -> None:
-    options = (f"pass ModelConfig(id_column={name!r}) to carry it without modelling it, or "
-               "leave it out of ModelConfig.predictors")
+    options = (
+        f"pass ModelConfig(id_column={name!r}) to carry it without modelling it, or "
+        "leave it out of ModelConfig.predictors"
+    )
     if _is_text(col):
         levels = int(col.dropna().astype(str).nunique())
         if levels > config.max_levels:
@@ -198,19 +206,28 @@ def infer_data_config(frame: pd.DataFrame, config: ModelConfig) -> DataConfig:
         names.append(config.id_column)
     for name in names:
         if name not in frame.columns:
-            key = ("ModelConfig.target_column" if name == config.target_column else
-                   "ModelConfig.id_column" if name == config.id_column else
-                   "ModelConfig.predictors")
-            raise ConfigError(key, f"column {name!r} is not in the data "
-                                   f"(columns: {[str(c) for c in frame.columns]})")
+            key = (
+                "ModelConfig.target_column"
+                if name == config.target_column
+                else "ModelConfig.id_column"
+                if name == config.id_column
+                else "ModelConfig.predictors"
+            )
+            raise ConfigError(
+                key,
+                f"column {name!r} is not in the data (columns: {[str(c) for c in frame.columns]})",
+            )
         col = frame[name]
         if name in predictors:
             _refuse_identifier(name, col, config)
         nullable = name != config.target_column and bool(col.isna().any())
         if name == config.id_column or _is_text(col):
             levels = sorted({str(v) for v in col.dropna().unique()})
-            columns[name] = ColumnConfig(type=ColumnType.category, nullable=nullable,
-                                         categories=None if name == config.id_column else levels)
+            columns[name] = ColumnConfig(
+                type=ColumnType.category,
+                nullable=nullable,
+                categories=None if name == config.id_column else levels,
+            )
         else:
             columns[name] = ColumnConfig(type=ColumnType.float, nullable=nullable)
     return DataConfig(
@@ -229,13 +246,19 @@ def _feature_columns(frame: pd.DataFrame, config: ModelConfig, data: DataConfig)
     if config.predictors is not None or config.data is None:
         names = _predictor_names(frame, config)
     else:
-        special = {data.target.column, data.id_column, data.weight_column, data.date_column,
-                   config.id_column}
+        special = {
+            data.target.column,
+            data.id_column,
+            data.weight_column,
+            data.date_column,
+            config.id_column,
+        }
         names = [c for c in data.columns if c not in special]
     undeclared = [c for c in names if c not in data.columns]
     if undeclared:
-        raise ConfigError("ModelConfig.predictors",
-                          f"{undeclared} are not declared in data.columns ({data.name})")
+        raise ConfigError(
+            "ModelConfig.predictors", f"{undeclared} are not declared in data.columns ({data.name})"
+        )
     return names
 
 
@@ -246,8 +269,9 @@ def _infer_features(data: DataConfig, predictors: list[str], missing: str) -> Fe
         policy = MissingPolicy.error
         if missing == "impute":
             policy = MissingPolicy.level if text else MissingPolicy.median
-        feats[name] = FeatureConfig(transform=Transform.onehot if text else Transform.numeric,
-                                    missing=policy)
+        feats[name] = FeatureConfig(
+            transform=Transform.onehot if text else Transform.numeric, missing=policy
+        )
     return FeaturesConfig(name="dataframe", features=feats)
 
 
@@ -257,8 +281,11 @@ def _as_declared(frame: pd.DataFrame, data: DataConfig, inferred: bool) -> pd.Da
     A strict declared schema sees every column (an undeclared one is an error, as in the CLI);
     otherwise only the declared columns are kept.
     """
-    keep = list(frame.columns) if data.strict and not inferred else [
-        c for c in frame.columns if c in data.columns]
+    keep = (
+        list(frame.columns)
+        if data.strict and not inferred
+        else [c for c in frame.columns if c in data.columns]
+    )
     out = frame.loc[:, keep].reset_index(drop=True)
     if inferred:
         for name, col in data.columns.items():
@@ -268,8 +295,10 @@ def _as_declared(frame: pd.DataFrame, data: DataConfig, inferred: bool) -> pd.Da
 
 
 def _with_hint(err: ValidationFailed, hint: str) -> ValidationFailed:
-    violations = [dataclasses.replace(v, rule=f"{v.rule}; {hint}") if "missing value" in v.rule
-                  else v for v in err.violations]
+    violations = [
+        dataclasses.replace(v, rule=f"{v.rule}; {hint}") if "missing value" in v.rule else v
+        for v in err.violations
+    ]
     return ValidationFailed(violations, err.source)
 
 
@@ -289,27 +318,36 @@ class GLMModelSelector:
     def _app_config(self, frame: pd.DataFrame) -> tuple[AppConfig, bool]:
         cfg = copy.deepcopy(self.config)  # nothing of the caller's is modified
         if cfg.target_column not in frame.columns:
-            raise ConfigError("ModelConfig.target_column",
-                              f"column {cfg.target_column!r} is not in the data")
+            raise ConfigError(
+                "ModelConfig.target_column", f"column {cfg.target_column!r} is not in the data"
+            )
         inferred = cfg.data is None
         data = cfg.data if cfg.data is not None else infer_data_config(frame, cfg)
         if data.target.column != cfg.target_column:
-            raise ConfigError("ModelConfig.target_column",
-                              f"{cfg.target_column!r} disagrees with data.target.column "
-                              f"{data.target.column!r}")
+            raise ConfigError(
+                "ModelConfig.target_column",
+                f"{cfg.target_column!r} disagrees with data.target.column {data.target.column!r}",
+            )
         features = cfg.features
         if features is None:
             features = _infer_features(data, _feature_columns(frame, cfg, data), cfg.missing)
-        glm = cfg.glm or GLMConfig(link=_choice("ModelConfig.link", Link, cfg.link),
-                                   max_iter=cfg.max_iterations)
+        glm = cfg.glm or GLMConfig(
+            link=_choice("ModelConfig.link", Link, cfg.link), max_iter=cfg.max_iterations
+        )
         # dataclasses built in Python take a str where Hydra would have made the enum
         glm.link = _choice("glm.link", Link, glm.link)
         glm.cov_type = _choice("glm.cov_type", CovType, glm.cov_type)
-        cfg.selection.criterion = _choice("selection.criterion", Criterion,
-                                        cfg.selection.criterion)
+        cfg.selection.criterion = _choice("selection.criterion", Criterion, cfg.selection.criterion)
         split = SplitConfig(method=SplitMethod(cfg.split), test_size=cfg.test_size, seed=cfg.seed)
-        app = AppConfig(data=data, features=features, selection=cfg.selection, glm=glm,
-                        split=split, evaluation=cfg.evaluation, serving=ServingConfig())
+        app = AppConfig(
+            data=data,
+            features=features,
+            selection=cfg.selection,
+            glm=glm,
+            split=split,
+            evaluation=cfg.evaluation,
+            serving=ServingConfig(),
+        )
         return app, inferred
 
     def fit(self, frame: pd.DataFrame) -> GLMModelSelector:
@@ -332,8 +370,11 @@ class GLMModelSelector:
             model = train(app, table, select_features)
         except ValidationFailed as err:
             if inferred and self.config.missing == "error":
-                raise _with_hint(err, "pass ModelConfig(missing='impute') to fill it (numeric: "
-                                 "the training median; text: a level of its own)") from None
+                raise _with_hint(
+                    err,
+                    "pass ModelConfig(missing='impute') to fill it (numeric: "
+                    "the training median; text: a level of its own)",
+                ) from None
             raise
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         frame_hash = pd.util.hash_pandas_object(table, index=True).to_numpy()
@@ -352,8 +393,9 @@ class GLMModelSelector:
 
     def _check_fitted(self, method: str) -> None:
         if not hasattr(self, "model_"):
-            raise NotFittedError(f"this GLMModelSelector is not fitted yet: call fit(frame) "
-                                 f"before {method}()")
+            raise NotFittedError(
+                f"this GLMModelSelector is not fitted yet: call fit(frame) before {method}()"
+            )
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of default for each row of ``frame`` (a 1-D array, in row order).

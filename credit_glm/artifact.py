@@ -106,8 +106,9 @@ def write_artifacts(
     signing_key = read_signing_key(key_path) if key_path else None
     directory.mkdir(parents=True, exist_ok=True)
     blob = pickle_bytes(trained, card)
-    card = seal_card({**card, "artifact": {"joblib_file": PICKLE_NAME,
-                                           "joblib_sha256": sha256_hex(blob)}})
+    card = seal_card(
+        {**card, "artifact": {"joblib_file": PICKLE_NAME, "joblib_sha256": sha256_hex(blob)}}
+    )
     if signing_key is not None:
         from credit_glm.signing import sign_card
 
@@ -150,8 +151,10 @@ def load_card(path: str | Path, key: str = "paths.model") -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ArtifactError(f"model card {str(path)!r} not found; train a model first "
-                            f"(python -m credit_glm) or set {key}")
+        raise ArtifactError(
+            f"model card {str(path)!r} not found; train a model first "
+            f"(python -m credit_glm) or set {key}"
+        )
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -177,8 +180,9 @@ def _signing_module(key: str) -> Any:
     try:
         import credit_glm.signing as signing
     except ImportError as err:
-        raise ConfigError(key, f"signing needs the cryptography package ({err}); "
-                          "pip install cryptography") from None
+        raise ConfigError(
+            key, f"signing needs the cryptography package ({err}); pip install cryptography"
+        ) from None
     return signing
 
 
@@ -192,8 +196,9 @@ def read_signing_key(path: str, key: str = "paths.signing_key") -> Ed25519Privat
     return private
 
 
-def read_trusted_keys(paths: Sequence[str], key: str = "serving.trusted_keys"
-                      ) -> list[Ed25519PublicKey]:
+def read_trusted_keys(
+    paths: Sequence[str], key: str = "serving.trusted_keys"
+) -> list[Ed25519PublicKey]:
     """The Ed25519 public keys in the PEM files ``paths``."""
     signing = _signing_module(key)
     keys: list[Ed25519PublicKey] = []
@@ -211,14 +216,18 @@ def load_pickle(card_path: str | Path) -> dict[str, Any]:
     card = load_card(card_path)
     artifact = card.get("artifact")
     if not isinstance(artifact, dict) or not isinstance(artifact.get("joblib_file"), str):
-        raise ArtifactError(f"model card {str(card_path)!r} names no joblib file "
-                            "(artifact.joblib_file): it was not written with its pickle")
+        raise ArtifactError(
+            f"model card {str(card_path)!r} names no joblib file "
+            "(artifact.joblib_file): it was not written with its pickle"
+        )
     pickle_path = card_path.parent / artifact["joblib_file"]
     if not pickle_path.is_file():
         raise ArtifactError(f"{str(pickle_path)!r} not found next to its model card")
     blob = pickle_path.read_bytes()
     if sha256_hex(blob) != artifact.get("joblib_sha256"):
-        raise ArtifactError(f"{str(pickle_path)!r} does not match its model card "
-                            "(sha256 differs): the pair is mismatched")
+        raise ArtifactError(
+            f"{str(pickle_path)!r} does not match its model card "
+            "(sha256 differs): the pair is mismatched"
+        )
     payload: dict[str, Any] = joblib.load(io.BytesIO(blob))
     return payload

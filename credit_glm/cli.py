@@ -144,8 +144,13 @@ def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[st
         raise GateFailure(list(trained.gate_failures))
     if not promote:
         _write_json(output_dir / "metrics.json", summary)
-        log.info("model %s passed its gates; in a sweep it stays in %s (promote one by copying "
-                 "it into %s)", card["model_version"], output_dir / "model", app.paths.models_dir)
+        log.info(
+            "model %s passed its gates; in a sweep it stays in %s (promote one by copying "
+            "it into %s)",
+            card["model_version"],
+            output_dir / "model",
+            app.paths.models_dir,
+        )
         return summary
     pickle_path, card_path, _ = write_artifacts(trained, card, app.paths.models_dir)
     summary["promoted_to"] = str(card_path)
@@ -182,13 +187,19 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     scorer = ScoringModel.from_card(card)
     y = outcome_vector(frame, data)
     if y.min() == y.max():
-        raise CreditGLMError(f"{app.data.path}: the target has one class only; AUC and the "
-                             "other discrimination metrics need both")
+        raise CreditGLMError(
+            f"{app.data.path}: the target has one class only; AUC and the "
+            "other discrimination metrics need both"
+        )
     p = scorer.predict(frame)
     metrics = sample_metrics(y, p, app)
     base = card["score_baseline"]
-    edges = np.array([-np.inf if e is None and i == 0 else np.inf if e is None else e
-                      for i, e in enumerate(base["edges"])])
+    edges = np.array(
+        [
+            -np.inf if e is None and i == 0 else np.inf if e is None else e
+            for i, e in enumerate(base["edges"])
+        ]
+    )
     psi = m.psi_from_shares(np.asarray(base["shares"]), m.bin_proportions(p, edges))
     failures = gate_failures(app.evaluation, metrics, "evaluation", psi=psi)
     result = {
@@ -231,8 +242,10 @@ def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
             return 2
     except CreditGLMError as err:
         if not (output_dir / "metrics.json").exists():
-            _write_json(output_dir / "metrics.json",
-                        {"status": f"failed: {type(err).__name__}", "error": str(err)})
+            _write_json(
+                output_dir / "metrics.json",
+                {"status": f"failed: {type(err).__name__}", "error": str(err)},
+            )
         if app is not None and app.mode is Mode.serve:
             # the service has taken logging over (its own format, possibly JSON) by now; its
             # start-up error stays the plain last line an operator reads

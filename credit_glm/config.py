@@ -235,8 +235,9 @@ class DataConfig:
         for name, col in self.columns.items():
             key = f"data.columns.{name}"
             if col.categories is not None:
-                col.categories = [_text(f"{key}.categories[{i}]", level)
-                                  for i, level in enumerate(col.categories)]
+                col.categories = [
+                    _text(f"{key}.categories[{i}]", level) for i, level in enumerate(col.categories)
+                ]
             if col.min is not None and col.max is not None and col.min > col.max:
                 raise ConfigError(f"{key}.min", f"min {col.min} is above max {col.max}")
             if col.categories is not None and col.type is not ColumnType.category:
@@ -291,8 +292,9 @@ class FeaturesConfig:
             feat.reference = _optional_text(f"{key}.reference", feat.reference)
             feat.unseen_level = _optional_text(f"{key}.unseen_level", feat.unseen_level)
             feat.merge = {
-                _text(f"{key}.merge", new): [_text(f"{key}.merge.{new}[{i}]", raw)
-                                             for i, raw in enumerate(raws)]
+                _text(f"{key}.merge", new): [
+                    _text(f"{key}.merge.{new}[{i}]", raw) for i, raw in enumerate(raws)
+                ]
                 for new, raws in feat.merge.items()
             }
             t = feat.transform
@@ -394,14 +396,16 @@ class SelectionConfig:
         if self.min_features < 0:
             raise ConfigError("selection.min_features", "must be non-negative")
         if self.max_features is not None and self.max_features < max(self.min_features, 1):
-            raise ConfigError("selection.max_features",
-                              "must be at least 1 and at least min_features")
+            raise ConfigError(
+                "selection.max_features", "must be at least 1 and at least min_features"
+            )
         for key in ("p_enter", "p_remove"):
             if not 0.0 < getattr(self, key) < 1.0:
                 raise ConfigError(f"selection.{key}", "must lie in (0, 1)")
         if self.p_remove < self.p_enter:
-            raise ConfigError("selection.p_remove",
-                              "must be at least p_enter (or stepwise can cycle)")
+            raise ConfigError(
+                "selection.p_remove", "must be at least p_enter (or stepwise can cycle)"
+            )
         overlap = set(self.force_in) & set(self.exclude)
         if overlap:
             raise ConfigError("selection.force_in", f"{sorted(overlap)} also excluded")
@@ -451,8 +455,7 @@ class GLMConfig:
             raise ConfigError("glm.alpha", "must be non-negative")
         if not 0.0 <= self.l1_wt <= 1.0:
             raise ConfigError("glm.l1_wt", "must lie in [0, 1]")
-        self.on_nonconvergence = _choice("glm.on_nonconvergence", FitPolicy,
-                                         self.on_nonconvergence)
+        self.on_nonconvergence = _choice("glm.on_nonconvergence", FitPolicy, self.on_nonconvergence)
         self.on_separation = _choice("glm.on_separation", FitPolicy, self.on_separation)
 
 
@@ -585,8 +588,14 @@ class ServingConfig:
     admin_port: int | None = 5001
 
     def __post_init__(self) -> None:
-        positive = ("workers", "threads", "timeout", "graceful_timeout", "max_batch_rows",
-                    "max_errors")
+        positive = (
+            "workers",
+            "threads",
+            "timeout",
+            "graceful_timeout",
+            "max_batch_rows",
+            "max_errors",
+        )
         for key in positive:
             if getattr(self, key) < 1:
                 raise ConfigError(f"serving.{key}", "must be at least 1")
@@ -596,8 +605,9 @@ class ServingConfig:
             if getattr(self, key) < 0:
                 raise ConfigError(f"serving.{key}", "must be >= 0")
         if not 1024 <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
-            raise ConfigError("serving.max_body_bytes",
-                              f"must lie in [1024, {MAX_BODY_BYTES_LIMIT}]")
+            raise ConfigError(
+                "serving.max_body_bytes", f"must lie in [1024, {MAX_BODY_BYTES_LIMIT}]"
+            )
         if self.max_batch_rows > MAX_BATCH_ROWS_LIMIT:
             raise ConfigError("serving.max_batch_rows", f"must be at most {MAX_BATCH_ROWS_LIMIT}")
         if self.max_errors > MAX_ERRORS_LIMIT:
@@ -607,8 +617,9 @@ class ServingConfig:
                 raise ConfigError(f"serving.{key}", "must lie in (0, 300] seconds")
         if self.admin_port is not None:
             if not 0 <= self.admin_port <= 65535:
-                raise ConfigError("serving.admin_port",
-                                  f"must lie in [0, 65535], got {self.admin_port}")
+                raise ConfigError(
+                    "serving.admin_port", f"must lie in [0, 65535], got {self.admin_port}"
+                )
             if self.admin_port != 0 and self.admin_port == self.port:
                 raise ConfigError("serving.admin_port", "must differ from serving.port")
         self.log_format = _choice("serving.log_format", LogFormat, self.log_format)
@@ -618,8 +629,9 @@ class ServingConfig:
             raise ConfigError("serving.psi_window", "must be at least 10")
         sha = self.expected_model_sha256
         if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-            raise ConfigError("serving.expected_model_sha256",
-                              "must be 64 lowercase hexadecimal characters")
+            raise ConfigError(
+                "serving.expected_model_sha256", "must be 64 lowercase hexadecimal characters"
+            )
 
 
 @dataclass

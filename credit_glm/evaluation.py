@@ -23,15 +23,20 @@ def gate_failures(
     ``metrics`` are those of ``sample`` (``test``, or ``train`` when there is no test sample).
     """
     out: list[str] = []
-    lower_bounds = (("min_auc", "auc"), ("min_gini", "gini"), ("min_ks", "ks"),
-                    ("min_hosmer_lemeshow_pvalue", "hosmer_lemeshow_pvalue"))
+    lower_bounds = (
+        ("min_auc", "auc"),
+        ("min_gini", "gini"),
+        ("min_ks", "ks"),
+        ("min_hosmer_lemeshow_pvalue", "hosmer_lemeshow_pvalue"),
+    )
     for gate, key in lower_bounds:
         bound = getattr(gates, gate)
         if bound is not None and metrics[key] < bound:
             out.append(f"evaluation.{gate}: {sample} {key} {metrics[key]:.4f} < {bound}")
     if gates.max_brier is not None and metrics["brier"] > gates.max_brier:
-        out.append(f"evaluation.max_brier: {sample} brier {metrics['brier']:.4f} "
-                   f"> {gates.max_brier}")
+        out.append(
+            f"evaluation.max_brier: {sample} brier {metrics['brier']:.4f} > {gates.max_brier}"
+        )
     if gates.max_psi is not None and psi is not None and psi > gates.max_psi:
         out.append(f"evaluation.max_psi: train-vs-{sample} score PSI {psi:.4f} > {gates.max_psi}")
     if gates.max_vif is not None and vif:
@@ -42,6 +47,8 @@ def gate_failures(
     if gates.max_coefficient_pvalue is not None and pvalues:
         for term, p in pvalues.items():
             if term != "Intercept" and p is not None and p > gates.max_coefficient_pvalue:
-                out.append(f"evaluation.max_coefficient_pvalue: term {term!r} p-value {p:.4f} "
-                           f"> {gates.max_coefficient_pvalue}")
+                out.append(
+                    f"evaluation.max_coefficient_pvalue: term {term!r} p-value {p:.4f} "
+                    f"> {gates.max_coefficient_pvalue}"
+                )
     return out

@@ -44,43 +44,86 @@ _ENGINE_CRITERION = {
 def _check_names(key: str, names: list[str], spec: ModelSpec) -> None:
     unknown = sorted(set(names) - set(spec.feature_names))
     if unknown:
-        raise ConfigError(f"selection.{key}",
-                          f"{unknown} are not features (known: {list(spec.feature_names)})")
+        raise ConfigError(
+            f"selection.{key}", f"{unknown} are not features (known: {list(spec.feature_names)})"
+        )
 
 
-def _run(config: AppConfig, problem: SelectionProblem,
-         constraints: SelectionConstraints) -> SelectionResult:
+def _run(
+    config: AppConfig, problem: SelectionProblem, constraints: SelectionConstraints
+) -> SelectionResult:
     sel = config.selection
     criterion = _ENGINE_CRITERION[sel.criterion]
     cv = None
     if sel.criterion in (Criterion.cv_auc, Criterion.cv_logloss):
-        cv = CrossValidation(n_splits=max(sel.cv_folds, 2), seed=sel.seed,
-                             holdout=sel.holdout_size if sel.cv_folds == 1 else None)
+        cv = CrossValidation(
+            n_splits=max(sel.cv_folds, 2),
+            seed=sel.seed,
+            holdout=sel.holdout_size if sel.cv_folds == 1 else None,
+        )
     if sel.criterion is Criterion.pvalue and sel.strategy in ("exhaustive", "random"):
-        raise ConfigError("selection.criterion",
-                          f"pvalue is a stepwise criterion; {sel.strategy} needs aic, bic, "
-                          "cv_auc or cv_logloss")
+        raise ConfigError(
+            "selection.criterion",
+            f"pvalue is a stepwise criterion; {sel.strategy} needs aic, bic, cv_auc or cv_logloss",
+        )
     progress: Literal["auto"] | None = "auto" if sel.progress else None
     if sel.strategy == "exhaustive":
-        return select_exhaustive(problem, constraints, criterion=criterion, cv=cv,
-                                 progress=progress, top_n=sel.top_n,
-                                 max_subsets=sel.max_subsets, n_jobs=sel.n_jobs)
+        return select_exhaustive(
+            problem,
+            constraints,
+            criterion=criterion,
+            cv=cv,
+            progress=progress,
+            top_n=sel.top_n,
+            max_subsets=sel.max_subsets,
+            n_jobs=sel.n_jobs,
+        )
     if sel.strategy == "random":
         # subset sizes come from the constraints (min_features / max_features)
-        return select_random(problem, constraints, criterion=criterion, cv=cv,
-                             progress=progress, n_iter=sel.n_iter, seed=sel.seed,
-                             top_n=sel.top_n, n_jobs=sel.n_jobs)
+        return select_random(
+            problem,
+            constraints,
+            criterion=criterion,
+            cv=cv,
+            progress=progress,
+            n_iter=sel.n_iter,
+            seed=sel.seed,
+            top_n=sel.top_n,
+            n_jobs=sel.n_jobs,
+        )
     if sel.strategy == "forward":
-        return select_forward(problem, constraints, criterion=criterion, cv=cv,
-                              progress=progress, p_enter=sel.p_enter, top_n=sel.top_n,
-                              n_jobs=sel.n_jobs)
+        return select_forward(
+            problem,
+            constraints,
+            criterion=criterion,
+            cv=cv,
+            progress=progress,
+            p_enter=sel.p_enter,
+            top_n=sel.top_n,
+            n_jobs=sel.n_jobs,
+        )
     if sel.strategy == "backward":
-        return select_backward(problem, constraints, criterion=criterion, cv=cv,
-                               progress=progress, p_remove=sel.p_remove, top_n=sel.top_n,
-                               n_jobs=sel.n_jobs)
-    return select_stepwise(problem, constraints, criterion=criterion, cv=cv, progress=progress,
-                           p_enter=sel.p_enter, p_remove=sel.p_remove, top_n=sel.top_n,
-                           n_jobs=sel.n_jobs)
+        return select_backward(
+            problem,
+            constraints,
+            criterion=criterion,
+            cv=cv,
+            progress=progress,
+            p_remove=sel.p_remove,
+            top_n=sel.top_n,
+            n_jobs=sel.n_jobs,
+        )
+    return select_stepwise(
+        problem,
+        constraints,
+        criterion=criterion,
+        cv=cv,
+        progress=progress,
+        p_enter=sel.p_enter,
+        p_remove=sel.p_remove,
+        top_n=sel.top_n,
+        n_jobs=sel.n_jobs,
+    )
 
 
 def select_features(
@@ -108,12 +151,21 @@ def select_features(
     _check_names("force_in", sel.force_in, spec)
     _check_names("exclude", sel.exclude, spec)
     signs = {f.name: f.expected_sign for f in spec.features if f.expected_sign is not None}
-    problem = SelectionProblem(X=X, y=y, groups=spec.groups(), weights=weights,
-                               link=config.glm.link.value, expected_signs=signs)
+    problem = SelectionProblem(
+        X=X,
+        y=y,
+        groups=spec.groups(),
+        weights=weights,
+        link=config.glm.link.value,
+        expected_signs=signs,
+    )
     constraints = SelectionConstraints(
-        force_in=tuple(sel.force_in), exclude=tuple(sel.exclude),
-        min_features=sel.min_features, max_features=sel.max_features,
-        max_vif=sel.max_vif, max_pvalue=sel.max_pvalue,
+        force_in=tuple(sel.force_in),
+        exclude=tuple(sel.exclude),
+        min_features=sel.min_features,
+        max_features=sel.max_features,
+        max_vif=sel.max_vif,
+        max_pvalue=sel.max_pvalue,
         enforce_expected_signs=sel.enforce_expected_signs,
     )
     try:
@@ -129,5 +181,4 @@ def select_features(
             f"selection ({sel.strategy}, {sel.criterion.value}) kept no feature: the "
             "intercept-only model is best; set selection.min_features=1 to require one"
         )
-    return SelectionOutcome(strategy=sel.strategy, selected=result.selected,
-                            audit=result.to_dict())
+    return SelectionOutcome(strategy=sel.strategy, selected=result.selected, audit=result.to_dict())

@@ -104,8 +104,9 @@ class ModelSpec:
 
     def term_sources(self) -> dict[str, str]:
         """Each non-intercept term's origin as text: ``feature 'f' (column 'c')``."""
-        return {t: f"feature {f.name!r} (column {f.column!r})" for f in self.features
-                for t in f.terms}
+        return {
+            t: f"feature {f.name!r} (column {f.column!r})" for f in self.features for t in f.terms
+        }
 
     def subset(self, names: Sequence[str]) -> ModelSpec:
         """The spec restricted to ``names`` (kept in the spec's own order)."""
@@ -119,8 +120,13 @@ class ModelSpec:
         return {
             "intercept": self.intercept,
             "features": [
-                {**asdict(f), "terms": list(f.terms), "cuts": list(f.cuts),
-                 "levels": list(f.levels), "merge": [list(p) for p in f.merge]}
+                {
+                    **asdict(f),
+                    "terms": list(f.terms),
+                    "cuts": list(f.cuts),
+                    "levels": list(f.levels),
+                    "merge": [list(p) for p in f.merge],
+                }
                 for f in self.features
             ],
         }
@@ -180,12 +186,20 @@ def _fit_one(name: str, cfg: FeatureConfig, column: pd.Series, data: DataConfig)
     numeric_column = declared.type in (ColumnType.float, ColumnType.int)
     t = cfg.transform
     if t in (*_NUMERIC, Transform.bins) and not numeric_column:
-        raise ConfigError(f"{key}.transform", f"{t.value} needs a numeric column; "
-                          f"{col_name!r} is declared {declared.type.value}")
-    if t is Transform.onehot and declared.type not in (ColumnType.category, ColumnType.int,
-                                                      ColumnType.bool):
-        raise ConfigError(f"{key}.transform", f"onehot needs a category, int or bool column; "
-                          f"{col_name!r} is declared {declared.type.value}")
+        raise ConfigError(
+            f"{key}.transform",
+            f"{t.value} needs a numeric column; {col_name!r} is declared {declared.type.value}",
+        )
+    if t is Transform.onehot and declared.type not in (
+        ColumnType.category,
+        ColumnType.int,
+        ColumnType.bool,
+    ):
+        raise ConfigError(
+            f"{key}.transform",
+            f"onehot needs a category, int or bool column; "
+            f"{col_name!r} is declared {declared.type.value}",
+        )
     common: dict[str, Any] = {
         "name": name,
         "column": col_name,
@@ -209,8 +223,10 @@ def _fit_one(name: str, cfg: FeatureConfig, column: pd.Series, data: DataConfig)
         if t is Transform.log1p:
             low = declared.min if declared.min is not None else float(x.min())
             if low <= -1:
-                raise ConfigError(f"{key}.transform", f"log1p needs {col_name!r} > -1; declare "
-                                  f"`min` in the data schema")
+                raise ConfigError(
+                    f"{key}.transform",
+                    f"log1p needs {col_name!r} > -1; declare `min` in the data schema",
+                )
             term = f"log1p({name})"
         else:
             term = name
@@ -231,8 +247,13 @@ def _fit_one(name: str, cfg: FeatureConfig, column: pd.Series, data: DataConfig)
         reference = _choose_reference(name, counts, cfg.reference)
         order = [*labels, MISSING_LEVEL]
         levels = tuple(lvl for lvl in order if lvl in counts and lvl != reference)
-        return FeatureSpec(**common, terms=tuple(f"{name}{lvl}" for lvl in levels), cuts=cuts,
-                           levels=levels, reference=reference)
+        return FeatureSpec(
+            **common,
+            terms=tuple(f"{name}{lvl}" for lvl in levels),
+            cuts=cuts,
+            levels=levels,
+            reference=reference,
+        )
 
     # one-hot
     merge = tuple((raw, new) for new, raws in cfg.merge.items() for raw in raws)
@@ -245,16 +266,26 @@ def _fit_one(name: str, cfg: FeatureConfig, column: pd.Series, data: DataConfig)
     if cfg.missing is MissingPolicy.level and bool(text.isna().any()):
         counts[MISSING_LEVEL] = int(text.isna().sum())
     if len(counts) < 2:
-        raise ConfigError(f"{key}", f"column {col_name!r} has fewer than two levels in the "
-                          f"training data: {sorted(counts)}")
+        raise ConfigError(
+            f"{key}",
+            f"column {col_name!r} has fewer than two levels in the training data: {sorted(counts)}",
+        )
     reference = _choose_reference(name, counts, cfg.reference)
     levels = tuple(sorted(lvl for lvl in counts if lvl != reference))
     if cfg.unseen is UnseenPolicy.map and cfg.unseen_level is not None:
         if cfg.unseen_level not in counts:
-            raise ConfigError(f"{key}.unseen_level", f"{cfg.unseen_level!r} does not occur in "
-                              f"the training data (levels seen: {sorted(counts)})")
-    return FeatureSpec(**common, terms=tuple(f"{name}[{lvl}]" for lvl in levels), levels=levels,
-                       reference=reference, merge=merge)
+            raise ConfigError(
+                f"{key}.unseen_level",
+                f"{cfg.unseen_level!r} does not occur in "
+                f"the training data (levels seen: {sorted(counts)})",
+            )
+    return FeatureSpec(
+        **common,
+        terms=tuple(f"{name}[{lvl}]" for lvl in levels),
+        levels=levels,
+        reference=reference,
+        merge=merge,
+    )
 
 
 def _merged(text: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
@@ -281,8 +312,10 @@ def fit_feature_spec(features: FeaturesConfig, data: DataConfig, train: pd.DataF
                 f"column {col_name!r} is not declared in the data schema ({data.name})",
             )
         if col_name in (data.target.column, data.weight_column, data.date_column):
-            raise ConfigError(f"features.features.{name}",
-                              f"column {col_name!r} is the target, weight or date column")
+            raise ConfigError(
+                f"features.features.{name}",
+                f"column {col_name!r} is the target, weight or date column",
+            )
         specs.append(_fit_one(name, cfg, train[col_name], data))
     return ModelSpec(features=tuple(specs))
 
@@ -336,13 +369,17 @@ def _numeric_block(f: FeatureSpec, raw: Any, problems: list[SchemaViolation]) ->
     if missing.any():
         if f.fill is None:
             rows = np.flatnonzero(missing).tolist()
-            problems.append(_problem(f, "missing value (feature missing policy: error)", rows,
-                                     [None] * len(rows)))
+            problems.append(
+                _problem(
+                    f, "missing value (feature missing policy: error)", rows, [None] * len(rows)
+                )
+            )
         else:
             x = np.where(missing, f.fill, x)
     if f.transform == Transform.clip.value:
-        x = np.clip(x, -np.inf if f.lower is None else f.lower,
-                    np.inf if f.upper is None else f.upper)
+        x = np.clip(
+            x, -np.inf if f.lower is None else f.lower, np.inf if f.upper is None else f.upper
+        )
     elif f.transform == Transform.log1p.value:
         bad = x <= -1
         if bad.any():
@@ -380,9 +417,12 @@ def _level_block(
             block[i, j] = 1.0
     if unseen_rows:
         missing_only = all(v is None for v in unseen_values)
-        rule = ("missing value (feature missing policy: error)" if missing_only else
-                f"category not seen in training (unseen policy: {f.unseen}; "
-                f"known: {', '.join(repr(k) for k in sorted(known))})")
+        rule = (
+            "missing value (feature missing policy: error)"
+            if missing_only
+            else f"category not seen in training (unseen policy: {f.unseen}; "
+            f"known: {', '.join(repr(k) for k in sorted(known))})"
+        )
         problems.append(_problem(f, rule, unseen_rows, unseen_values))
     return block
 

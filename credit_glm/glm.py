@@ -93,8 +93,12 @@ def _loglike(family: Any, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float
     return float(family.loglike(y, mu, freq_weights=w))
 
 
-def _suspect_terms(terms: tuple[str, ...], params: np.ndarray, bse: np.ndarray | None,
-                   sources: Mapping[str, str] | None = None) -> str:
+def _suspect_terms(
+    terms: tuple[str, ...],
+    params: np.ndarray,
+    bse: np.ndarray | None,
+    sources: Mapping[str, str] | None = None,
+) -> str:
     big = [t for t, b in zip(terms, params, strict=True) if abs(b) > 10 and t != "Intercept"]
     if bse is not None:
         big += [t for t, s in zip(terms, bse, strict=True) if s > 1e3 and t not in big]
@@ -124,19 +128,26 @@ def dependent_terms(X: np.ndarray, terms: tuple[str, ...], rtol: float = 1e-9) -
     return out
 
 
-def _rank_deficiency(X: np.ndarray, terms: tuple[str, ...], rank: int,
-                     sources: Mapping[str, str]) -> str:
-    head = (f"the design matrix is rank-deficient (rank {rank} < {X.shape[1]} columns, "
-            f"{X.shape[0]} rows)")
+def _rank_deficiency(
+    X: np.ndarray, terms: tuple[str, ...], rank: int, sources: Mapping[str, str]
+) -> str:
+    head = (
+        f"the design matrix is rank-deficient (rank {rank} < {X.shape[1]} columns, "
+        f"{X.shape[0]} rows)"
+    )
     dependent = dependent_terms(X, terms)
     if not dependent:
-        return (head + ": some terms are nearly linear combinations of others (a level present "
-                "in every row, duplicated features, or a bin/level that coincides with another)")
+        return (
+            head + ": some terms are nearly linear combinations of others (a level present "
+            "in every row, duplicated features, or a bin/level that coincides with another)"
+        )
     shown = [f"{t!r}" + (f" from {sources[t]}" if t in sources else "") for t in dependent[:10]]
     more = f" and {len(dependent) - 10} more" if len(dependent) > 10 else ""
-    return (head + f": {len(dependent)} term(s) are linear combinations of the terms before "
-            f"them: {', '.join(shown)}{more}; drop or merge those features (a level or bin "
-            "present in every row or none, a duplicated feature, more levels than rows)")
+    return (
+        head + f": {len(dependent)} term(s) are linear combinations of the terms before "
+        f"them: {', '.join(shown)}{more}; drop or merge those features (a level or bin "
+        "present in every row or none, a duplicated feature, more levels than rows)"
+    )
 
 
 def fit_glm(
@@ -186,15 +197,19 @@ def fit_glm(
             alpha = np.full(X.shape[1], options.alpha)
             alpha[0] = 0.0  # never shrink the intercept
             results = model.fit_regularized(
-                method="elastic_net", alpha=alpha, L1_wt=options.l1_wt,
-                maxiter=options.max_iter, cnvrg_tol=options.tol,
+                method="elastic_net",
+                alpha=alpha,
+                L1_wt=options.l1_wt,
+                maxiter=options.max_iter,
+                cnvrg_tol=options.tol,
             )
             params = np.asarray(results.params, dtype=float)
             converged, iterations = True, options.max_iter
             bse = pvalues = conf_int = None
         else:
-            results = model.fit(maxiter=options.max_iter, tol=options.tol,
-                                cov_type=options.cov_type.value)
+            results = model.fit(
+                maxiter=options.max_iter, tol=options.tol, cov_type=options.cov_type.value
+            )
             params = np.asarray(results.params, dtype=float)
             converged = bool(results.converged)
             iterations = int(results.fit_history["iteration"])
@@ -207,20 +222,28 @@ def fit_glm(
     if any(issubclass(c.category, ConvergenceWarning) for c in caught):
         converged = False
     if not converged:
-        msg = (f"the GLM did not converge in glm.max_iter={options.max_iter} iterations "
-               f"(suspect terms: {_suspect_terms(terms, params, bse, sources)})")
+        msg = (
+            f"the GLM did not converge in glm.max_iter={options.max_iter} iterations "
+            f"(suspect terms: {_suspect_terms(terms, params, bse, sources)})"
+        )
         if options.on_nonconvergence == "error":
-            raise ModelFitError(msg + "; raise glm.max_iter, drop or merge the suspect terms, "
-                                "or set glm.on_nonconvergence=warn")
+            raise ModelFitError(
+                msg + "; raise glm.max_iter, drop or merge the suspect terms, "
+                "or set glm.on_nonconvergence=warn"
+            )
         findings.append(msg)
     if separated:
         n_edge = int(np.sum((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
-        msg = (f"complete or quasi-complete separation: {n_edge} rows fitted with a probability "
-               f"within {SEPARATION_EPS:g} of 0 or 1 (suspect terms: "
-               f"{_suspect_terms(terms, params, bse, sources)})")
+        msg = (
+            f"complete or quasi-complete separation: {n_edge} rows fitted with a probability "
+            f"within {SEPARATION_EPS:g} of 0 or 1 (suspect terms: "
+            f"{_suspect_terms(terms, params, bse, sources)})"
+        )
         if options.on_separation == "error":
-            raise ModelFitError(msg + "; merge the levels or bins involved, drop the feature, "
-                                "add a penalty (glm.alpha), or set glm.on_separation=warn")
+            raise ModelFitError(
+                msg + "; merge the levels or bins involved, drop the feature, "
+                "add a penalty (glm.alpha), or set glm.on_separation=warn"
+            )
         findings.append(msg)
     n_obs = float(w.sum())
     mu_c = np.clip(mu, 1e-300, 1 - 1e-16)

@@ -59,8 +59,15 @@ CARD_FORMAT_VERSION = 2
 # the card format versions this code reads (version 1 hashed a different set of keys)
 SUPPORTED_FORMAT_VERSIONS = (CARD_FORMAT_VERSION,)
 # The card sections a response or an alert depends on: their hash is the model's identity.
-IDENTITY_KEYS = ("link", "feature_spec", "coefficients", "schema", "decision", "score_baseline",
-                 "self_check")
+IDENTITY_KEYS = (
+    "link",
+    "feature_spec",
+    "coefficients",
+    "schema",
+    "decision",
+    "score_baseline",
+    "self_check",
+)
 # Schema keys that say where and how the training file was read, not what a record must look
 # like: the same data read from another place is the same model.
 SCHEMA_SOURCE_KEYS = ("path", "format")
@@ -80,8 +87,9 @@ def json_safe(value: Any) -> Any:
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, no NaN: the bytes every hash here is taken of."""
-    return json.dumps(json_safe(value), sort_keys=True, separators=(",", ":"),
-                      allow_nan=False, ensure_ascii=False).encode("utf-8")
+    return json.dumps(
+        json_safe(value), sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False
+    ).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -105,8 +113,10 @@ def model_identity(card: Mapping[str, Any]) -> dict[str, Any]:
         "schema": {k: v for k, v in schema.items() if k not in SCHEMA_SOURCE_KEYS},
         "decision": {"cutoff": decision["cutoff"], "rule": decision["rule"]},
         "score_baseline": {"edges": baseline["edges"], "shares": baseline["shares"]},
-        "self_check": {"features": check["features"],
-                       "probability_of_default": check["probability_of_default"]},
+        "self_check": {
+            "features": check["features"],
+            "probability_of_default": check["probability_of_default"],
+        },
     }
 
 
@@ -151,8 +161,10 @@ def card_problem(card: Mapping[str, Any]) -> str | None:
     version = card.get("format_version")
     if version not in SUPPORTED_FORMAT_VERSIONS:
         readable = ", ".join(map(str, SUPPORTED_FORMAT_VERSIONS))
-        return (f"has format_version {version!r}; this credit-glm reads format_version "
-                f"{readable} only: retrain the model with this version (python -m credit_glm)")
+        return (
+            f"has format_version {version!r}; this credit-glm reads format_version "
+            f"{readable} only: retrain the model with this version (python -m credit_glm)"
+        )
     try:
         recorded = card["model_sha256"]
         actual = model_sha256(card)
@@ -164,25 +176,41 @@ def card_problem(card: Mapping[str, Any]) -> str | None:
     except (TypeError, AttributeError, ValueError) as err:
         return f"is malformed: {type(err).__name__}: {err}"
     if recorded != actual:
-        return (f"is corrupt: its model content ({', '.join(IDENTITY_KEYS)}) hashes to "
-                f"{actual[:12]}…, not the recorded model_sha256 {str(recorded)[:12]}…")
+        return (
+            f"is corrupt: its model content ({', '.join(IDENTITY_KEYS)}) hashes to "
+            f"{actual[:12]}…, not the recorded model_sha256 {str(recorded)[:12]}…"
+        )
     if card.get("model_version") != derived:
-        return (f"is corrupt: its model_version {card.get('model_version')!r} is not the one "
-                f"its model_sha256 derives ({derived!r})")
+        return (
+            f"is corrupt: its model_version {card.get('model_version')!r} is not the one "
+            f"its model_sha256 derives ({derived!r})"
+        )
     if card.get("config_sha256") != config_actual:
-        return (f"is corrupt: its config hashes to {config_actual[:12]}…, not the recorded "
-                f"config_sha256 {str(card.get('config_sha256'))[:12]}…")
+        return (
+            f"is corrupt: its config hashes to {config_actual[:12]}…, not the recorded "
+            f"config_sha256 {str(card.get('config_sha256'))[:12]}…"
+        )
     if card.get("card_sha256") != card_actual:
-        return (f"is corrupt: the card hashes to {card_actual[:12]}…, not the recorded "
-                f"card_sha256 {str(card.get('card_sha256'))[:12]}… (a field outside the model "
-                "identity, such as metrics or training_data, was changed)")
+        return (
+            f"is corrupt: the card hashes to {card_actual[:12]}…, not the recorded "
+            f"card_sha256 {str(card.get('card_sha256'))[:12]}… (a field outside the model "
+            "identity, such as metrics or training_data, was changed)"
+        )
     return None
 
 
 def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("credit-glm", "statsmodels", "numpy", "pandas", "scipy", "pandera",
-                 "hydra-core", "omegaconf"):
+    for dist in (
+        "credit-glm",
+        "statsmodels",
+        "numpy",
+        "pandas",
+        "scipy",
+        "pandera",
+        "hydra-core",
+        "omegaconf",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -199,8 +227,10 @@ def build_card(
 ) -> dict[str, Any]:
     """The model card of ``trained``, sealed (the writer adds the pickle's hash and reseals)."""
     cfg = trained.config
-    coefficients = {row["term"]: {k: v for k, v in row.items() if k != "term"}
-                    for row in trained.diagnostics["coefficients"]}
+    coefficients = {
+        row["term"]: {k: v for k, v in row.items() if k != "term"}
+        for row in trained.diagnostics["coefficients"]
+    }
     edges = psi_bin_edges(trained.train_scores, bins=cfg.evaluation.psi_bins)
     shares = bin_proportions(trained.train_scores, edges)
     config_plain = to_plain(cfg)
@@ -219,10 +249,12 @@ def build_card(
         "schema": data_config_to_dict(cfg.data),
         "metrics": trained.metrics,
         "diagnostics": trained.diagnostics,
-        "decision": {"cutoff": cfg.evaluation.decision.threshold,
-                     "cost_false_negative": cfg.evaluation.decision.cost_false_negative,
-                     "cost_false_positive": cfg.evaluation.decision.cost_false_positive,
-                     "rule": "decline when probability_of_default >= cutoff"},
+        "decision": {
+            "cutoff": cfg.evaluation.decision.threshold,
+            "cost_false_negative": cfg.evaluation.decision.cost_false_negative,
+            "cost_false_positive": cfg.evaluation.decision.cost_false_positive,
+            "rule": "decline when probability_of_default >= cutoff",
+        },
         "gates": {"passed": trained.passed, "failures": list(trained.gate_failures)},
         "score_baseline": {
             "edges": [None if not math.isfinite(e) else float(e) for e in edges],

@@ -23,8 +23,12 @@ _HOW = {
     "backward": "backward elimination",
     "stepwise": "bidirectional stepwise",
 }
-_SKIPS = (("skipped_nonconverged", "not converged"), ("skipped_separated", "separated"),
-          ("skipped_singular", "singular"), ("skipped_constraint", "broke a constraint"))
+_SKIPS = (
+    ("skipped_nonconverged", "not converged"),
+    ("skipped_separated", "separated"),
+    ("skipped_singular", "singular"),
+    ("skipped_constraint", "broke a constraint"),
+)
 
 
 def _f(x: Any, spec: str = ".4f") -> str:
@@ -84,22 +88,28 @@ def format_selection(card: Mapping[str, Any]) -> str:
     fit = card["diagnostics"]["fit"]
     strategy = sel["strategy"]
     if strategy == "none":
-        return "\n".join([
-            "selection: none (every feature kept, no search)",
-            f"  chosen: {len(chosen)} of {declared} features, AIC={fit['aic']:.4f}  "
-            f"BIC={fit['bic']:.4f}",
-            f"    {', '.join(chosen)}",
-        ])
+        return "\n".join(
+            [
+                "selection: none (every feature kept, no search)",
+                f"  chosen: {len(chosen)} of {declared} features, AIC={fit['aic']:.4f}  "
+                f"BIC={fit['bic']:.4f}",
+                f"    {', '.join(chosen)}",
+            ]
+        )
     name, sign = _CRITERIA.get(sel["criterion"], (sel["criterion"], 1.0))
     # the criterion as the config names it (cv_auc), else as the engine does (auc)
-    criterion = (((card.get("config") or {}).get("selection") or {}).get("criterion")
-                 or sel["criterion"])
+    criterion = ((card.get("config") or {}).get("selection") or {}).get("criterion") or sel[
+        "criterion"
+    ]
     value = sel.get("criterion_value")
     shown = "-" if value is None else f"{sign * value:.4f}"
     counts = sel["counts"]
     skipped = [f"{counts[k]} {why}" for k, why in _SKIPS if counts.get(k)]
-    space = ("subsets in the space" if strategy in ("exhaustive", "random")
-             else "distinct subsets visited")
+    space = (
+        "subsets in the space"
+        if strategy in ("exhaustive", "random")
+        else "distinct subsets visited"
+    )
     lines = [
         f"selection: {strategy} ({_HOW.get(strategy, strategy)}) by {criterion}",
         f"  subsets: {counts['total_subsets']:,} {space}, {counts['fitted']:,} fitted, "
@@ -115,8 +125,10 @@ def format_selection(card: Mapping[str, Any]) -> str:
 
 
 def format_evaluation(result: Mapping[str, Any]) -> str:
-    lines = [f"evaluation of model {result['model_version']} on {result['data']['source']} "
-             f"({result['data']['rows']} rows)"]
+    lines = [
+        f"evaluation of model {result['model_version']} on {result['data']['source']} "
+        f"({result['data']['rows']} rows)"
+    ]
     lines += _metric_lines("data", result["metrics"])
     lines.append(f"  PSI vs training scores = {result['psi_vs_training']:.4f}")
     gates = result["gates"]

@@ -76,17 +76,23 @@ def sign_card(card: Mapping[str, Any], private: Ed25519PrivateKey) -> dict[str, 
     """``card`` (sealed: its ``card_sha256`` is current) with a ``signature`` block added."""
     public = private.public_key()
     value = private.sign(_CONTEXT + str(card["card_sha256"]).encode("ascii"))
-    return {**card, "signature": {
-        "algorithm": SIGNATURE_ALGORITHM,
-        "signs": "card_sha256",
-        "key_id": key_id(public),
-        "public_key": base64.b64encode(_raw(public)).decode("ascii"),
-        "value": base64.b64encode(value).decode("ascii"),
-    }}
+    return {
+        **card,
+        "signature": {
+            "algorithm": SIGNATURE_ALGORITHM,
+            "signs": "card_sha256",
+            "key_id": key_id(public),
+            "public_key": base64.b64encode(_raw(public)).decode("ascii"),
+            "value": base64.b64encode(value).decode("ascii"),
+        },
+    }
 
 
-def signature_problem(card: Mapping[str, Any], trusted: Sequence[Ed25519PublicKey],
-                      key_name: str = "serving.trusted_keys") -> str | None:
+def signature_problem(
+    card: Mapping[str, Any],
+    trusted: Sequence[Ed25519PublicKey],
+    key_name: str = "serving.trusted_keys",
+) -> str | None:
     """Why the card is not signed by one of ``trusted``, in one line; ``None`` when it is.
 
     The card's hashes must have been verified before (its ``card_sha256`` is what is checked).
@@ -100,12 +106,16 @@ def signature_problem(card: Mapping[str, Any], trusted: Sequence[Ed25519PublicKe
     keys = {key_id(k): k for k in trusted}
     signer = keys.get(str(block.get("key_id")))
     if signer is None:
-        return (f"is signed by key {block.get('key_id')!r}, which is not one of {key_name} "
-                f"({', '.join(keys)})")
+        return (
+            f"is signed by key {block.get('key_id')!r}, which is not one of {key_name} "
+            f"({', '.join(keys)})"
+        )
     try:
         value = base64.b64decode(str(block.get("value")), validate=True)
         signer.verify(value, _CONTEXT + str(card["card_sha256"]).encode("ascii"))
     except (ValueError, InvalidSignature):  # binascii.Error, non-ASCII text: ValueErrors
-        return (f"has a signature that does not verify with key {block.get('key_id')!r} of "
-                f"{key_name}: the card or its signature was changed after signing")
+        return (
+            f"has a signature that does not verify with key {block.get('key_id')!r} of "
+            f"{key_name}: the card or its signature was changed after signing"
+        )
     return None

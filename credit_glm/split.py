@@ -38,9 +38,7 @@ def _stratified(y: np.ndarray, test_size: float, seed: int) -> Split:
     return Split(train=train, test=test)
 
 
-def split_rows(
-    y: np.ndarray, config: SplitConfig, dates: pd.Series | None = None
-) -> Split:
+def split_rows(y: np.ndarray, config: SplitConfig, dates: pd.Series | None = None) -> Split:
     """Split row positions ``0..n-1`` as ``config`` says.
 
     Stratified: each class is permuted with ``numpy.random.default_rng(seed)`` and its first

@@ -21,8 +21,21 @@ from omegaconf import DictConfig, OmegaConf
 
 __all__ = ["COLUMNS", "SweepSummary", "collect_jobs", "format_table"]
 
-COLUMNS = ("job", "strategy", "overrides", "selected_features", "n_features", "n_terms", "aic",
-           "bic", "test_auc", "test_gini", "test_ks", "fit_seconds", "status")
+COLUMNS = (
+    "job",
+    "strategy",
+    "overrides",
+    "selected_features",
+    "n_features",
+    "n_terms",
+    "aic",
+    "bic",
+    "test_auc",
+    "test_gini",
+    "test_ks",
+    "fit_seconds",
+    "status",
+)
 
 
 def _overrides(job_dir: Path) -> str:
@@ -98,6 +111,8 @@ class SweepSummary(Callback):
         print(f"\nsweep summary ({sweep_dir / 'summary.csv'}):\n{table}")
         failed = [r["job"] for r in rows if not str(r["status"]).startswith("ok")]
         if failed:
-            print(f"{len(failed)} of {len(rows)} jobs failed or missed a gate: "
-                  f"{', '.join(failed)}", file=sys.stderr)
+            print(
+                f"{len(failed)} of {len(rows)} jobs failed or missed a gate: {', '.join(failed)}",
+                file=sys.stderr,
+            )
             sys.exit(1)

@@ -38,18 +38,24 @@ def make_applications(n: int = 20_000, seed: int = 7) -> pd.DataFrame:
         + b["utilisation"] * utilisation
         + b["log1p(income)"] * np.log1p(income)
         + b["months_on_book"] * months
-        + np.select([region == "north", region == "south"],
-                    [b["region[north]"], b["region[south]"]], 0.0)
-        + np.select([(delinquencies >= 1) & (delinquencies < 3), delinquencies >= 3],
-                    [b["delinquencies[1, 3)"], b["delinquencies[3, inf)"]], 0.0)
+        + np.select(
+            [region == "north", region == "south"], [b["region[north]"], b["region[south]"]], 0.0
+        )
+        + np.select(
+            [(delinquencies >= 1) & (delinquencies < 3), delinquencies >= 3],
+            [b["delinquencies[1, 3)"], b["delinquencies[3, inf)"]],
+            0.0,
+        )
     )
     default = rng.random(n) < 1.0 / (1.0 + np.exp(-eta))
-    return pd.DataFrame({
-        "application_id": [f"A{i:06d}" for i in range(n)],
-        "utilisation": np.round(utilisation, 6),
-        "income": income,
-        "months_on_book": months,
-        "region": region,
-        "delinquencies": delinquencies,
-        "default_flag": default.astype(int),
-    })
+    return pd.DataFrame(
+        {
+            "application_id": [f"A{i:06d}" for i in range(n)],
+            "utilisation": np.round(utilisation, 6),
+            "income": income,
+            "months_on_book": months,
+            "region": region,
+            "delinquencies": delinquencies,
+            "default_flag": default.astype(int),
+        }
+    )

@@ -19,7 +19,7 @@ BUILTIN_PREFIX = "builtin://"
 def resolve_path(path: str) -> Path:
     """A filesystem path; ``builtin://NAME`` is a data file shipped in ``credit_glm/datasets``."""
     if path.startswith(BUILTIN_PREFIX):
-        name = path[len(BUILTIN_PREFIX):]
+        name = path[len(BUILTIN_PREFIX) :]
         resource = resources.files("credit_glm.datasets").joinpath(name)
         if not resource.is_file():
             raise DataError(f"data.path: no built-in dataset {name!r}")
@@ -55,8 +55,9 @@ def read_table(path: str, data: DataConfig) -> tuple[pd.DataFrame, Path]:
         else:
             # Text in, so the schema sees exactly what the file says: no silent float
             # inference, no category "NA" turned into a missing value unless na_values says so.
-            frame = pd.read_csv(resolved, dtype=str, keep_default_na=False,
-                                na_values=list(data.na_values))
+            frame = pd.read_csv(
+                resolved, dtype=str, keep_default_na=False, na_values=list(data.na_values)
+            )
     except pd.errors.EmptyDataError:
         raise DataError(f"data.path: file {path!r} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as err:

@@ -42,12 +42,14 @@ class SelectionOutcome:
 
 # The selection step: (config, spec, X_train, y_train, weights) -> outcome. The default keeps
 # every feature; the selection engine registers the search strategies here.
-Selector = Callable[[AppConfig, ModelSpec, np.ndarray, np.ndarray, "np.ndarray | None"],
-                    SelectionOutcome]
+Selector = Callable[
+    [AppConfig, ModelSpec, np.ndarray, np.ndarray, "np.ndarray | None"], SelectionOutcome
+]
 
 
-def keep_all(config: AppConfig, spec: ModelSpec, X: np.ndarray, y: np.ndarray,
-             weights: np.ndarray | None) -> SelectionOutcome:
+def keep_all(
+    config: AppConfig, spec: ModelSpec, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None
+) -> SelectionOutcome:
     return SelectionOutcome(strategy="none", selected=spec.feature_names)
 
 
@@ -81,8 +83,10 @@ def outcome_vector(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
         try:
             event = float(data.target.event)
         except ValueError:
-            raise DataError(f"data.target.event={data.target.event!r} is not a number, but "
-                            f"{target!r} is numeric") from None
+            raise DataError(
+                f"data.target.event={data.target.event!r} is not a number, but "
+                f"{target!r} is numeric"
+            ) from None
         values = col.to_numpy(dtype="float64", na_value=np.nan)
         return np.asarray(values == event, dtype=float)
     return np.asarray(col.astype(str).to_numpy() == str(data.target.event), dtype=float)
@@ -93,8 +97,10 @@ def sample_metrics(y: np.ndarray, p: np.ndarray, config: AppConfig) -> dict[str,
     ev = config.evaluation
     out: dict[str, Any] = dict(m.binary_metrics(y, p, groups=ev.calibration_groups))
     out["calibration"] = m.calibration_table(y, p, groups=ev.calibration_groups)
-    out["decision"] = {"cutoff": ev.decision.threshold,
-                       **m.confusion_at_cutoff(y, p, ev.decision.threshold)}
+    out["decision"] = {
+        "cutoff": ev.decision.threshold,
+        **m.confusion_at_cutoff(y, p, ev.decision.threshold),
+    }
     return out
 
 
@@ -121,11 +127,13 @@ def _self_check_row(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
 _FEATURES_SOURCE = "training data (features)"
 
 
-def _at_frame_rows(err: ValidationFailed, positions: np.ndarray,
-                   source: str = _FEATURES_SOURCE) -> ValidationFailed:
+def _at_frame_rows(
+    err: ValidationFailed, positions: np.ndarray, source: str = _FEATURES_SOURCE
+) -> ValidationFailed:
     """``err`` with rows of a split sample turned back into rows of the frame ``train`` got."""
-    violations = [replace(v, rows=tuple(sorted(int(positions[r]) for r in v.rows)))
-                  for v in err.violations]
+    violations = [
+        replace(v, rows=tuple(sorted(int(positions[r]) for r in v.rows))) for v in err.violations
+    ]
     return ValidationFailed(violations, source)
 
 
@@ -184,21 +192,22 @@ def train(
     X_train = design_matrix(spec, train_frame)
 
     t2 = time.perf_counter()
-    fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train,
-                  sources=spec.term_sources())
+    fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train, sources=spec.term_sources())
     timings["fit"] = time.perf_counter() - t2
     scorer = ScoringModel(spec=spec, params=fit.params, link=config.glm.link)
     p_train = fit.predict(X_train)
 
-    metrics: dict[str, Any] = {"train": sample_metrics(y_train, p_train, config), "test": None,
-                               "stability": None}
+    metrics: dict[str, Any] = {
+        "train": sample_metrics(y_train, p_train, config),
+        "test": None,
+        "stability": None,
+    }
     psi_value: float | None = None
     if split.test.size:
         try:
             p_test = scorer.predict(test_frame)
         except ValidationFailed as err:
-            raise _at_frame_rows(err, split.test,
-                                 "training data (test sample, features)") from None
+            raise _at_frame_rows(err, split.test, "training data (test sample, features)") from None
         metrics["test"] = sample_metrics(y_test, p_test, config)
         psi = m.population_stability_index(p_train, p_test, bins=config.evaluation.psi_bins)
         psi_value = psi.value
@@ -212,22 +221,41 @@ def train(
         "fit": fit_statistics(fit),
         "coefficients": coefficient_table(fit),
         "collinearity": collinearity_report(X_train, spec),
-        "split": {"method": config.split.method.value, "train_rows": int(split.train.size),
-                  "test_rows": int(split.test.size), "train_events": int(y_train.sum()),
-                  "test_events": int(y_test.sum())},
+        "split": {
+            "method": config.split.method.value,
+            "train_rows": int(split.train.size),
+            "test_rows": int(split.test.size),
+            "train_events": int(y_train.sum()),
+            "test_events": int(y_test.sum()),
+        },
     }
     gated_sample = "test" if metrics["test"] is not None else "train"
     vif = {k: v["vif"] for k, v in diagnostics["collinearity"]["features"].items()}
     pvalues = {row["term"]: row["p_value"] for row in diagnostics["coefficients"]}
-    failures = gate_failures(config.evaluation, metrics[gated_sample], gated_sample,
-                             psi=psi_value, vif=vif, pvalues=pvalues)
+    failures = gate_failures(
+        config.evaluation,
+        metrics[gated_sample],
+        gated_sample,
+        psi=psi_value,
+        vif=vif,
+        pvalues=pvalues,
+    )
     self_row = _self_check_row(train_frame, spec)
-    self_check = {"features": self_row,
-                  "probability_of_default": float(scorer.predict(
-                      {k: [v] for k, v in self_row.items()})[0])}
+    self_check = {
+        "features": self_row,
+        "probability_of_default": float(scorer.predict({k: [v] for k, v in self_row.items()})[0]),
+    }
     timings["total"] = time.perf_counter() - t0
     return TrainedModel(
-        config=config, spec=spec, fit=fit, scorer=scorer, selection=selection, metrics=metrics,
-        diagnostics=diagnostics, gate_failures=tuple(failures), train_scores=p_train,
-        self_check=self_check, timings=timings,
+        config=config,
+        spec=spec,
+        fit=fit,
+        scorer=scorer,
+        selection=selection,
+        metrics=metrics,
+        diagnostics=diagnostics,
+        gate_failures=tuple(failures),
+        train_scores=p_train,
+        self_check=self_check,
+        timings=timings,
     )

@@ -40,20 +40,22 @@ def pin_lines(card: Any, source: str) -> list[str]:
         raise PinError(f"{source}: a model card is a JSON object")
     sha = card.get("model_sha256")
     if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-        raise PinError(f"{source}: field model_sha256 must be 64 lowercase hexadecimal "
-                       f"characters, got {sha!r}")
+        raise PinError(
+            f"{source}: field model_sha256 must be 64 lowercase hexadecimal characters, got {sha!r}"
+        )
     version = card.get("model_version")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
-        raise PinError(f"{source}: field model_version must be a non-empty string without "
-                       f"spaces, got {version!r}")
+        raise PinError(
+            f"{source}: field model_version must be a non-empty string without "
+            f"spaces, got {version!r}"
+        )
     values = {"model_sha256": sha, "model_version": version}
     return [f"{env}={values[field]}" for env, field in PIN_ENV.values()]
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
-        print("usage: python docker/model_pin.py CARD.json|-  > k8s/model-pin.env",
-              file=sys.stderr)
+        print("usage: python docker/model_pin.py CARD.json|-  > k8s/model-pin.env", file=sys.stderr)
         return 2
     source = argv[0]
     try:

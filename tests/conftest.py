@@ -55,7 +55,12 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.Comp
     """Run ``python -m credit_glm ARGS`` in ``cwd`` as a real subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "credit_glm", *args],
-        cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -83,9 +88,16 @@ def write_key_pair(directory: Path, name: str) -> tuple[Path, Path]:
 
     private = Ed25519PrivateKey.generate()
     key, pub = directory / f"{name}.pem", directory / f"{name}.pub.pem"
-    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    pub.write_bytes(private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    pub.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return key, pub

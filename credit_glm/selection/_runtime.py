@@ -75,8 +75,15 @@ class Reporter:
         elif progress == "auto" and interactive_terminal():
             from tqdm import tqdm  # type: ignore[import-untyped]
 
-            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, mininterval=0,
-                             miniters=1, dynamic_ncols=True)
+            self._bar = tqdm(
+                total=total,
+                desc=desc,
+                unit=unit,
+                leave=False,
+                mininterval=0,
+                miniters=1,
+                dynamic_ncols=True,
+            )
         elif progress not in (None, "auto"):
             raise ValueError("progress must be a callable, 'auto' or None")
 

@@ -96,8 +96,10 @@ class Counts:
 
     def why_skipped(self) -> str:
         """The skip counts in words, for a "nothing could be selected" message."""
-        return (f"{self.separated} separated, {self.singular} singular, "
-                f"{self.nonconverged} not converged, {self.constraint} breaking a constraint")
+        return (
+            f"{self.separated} separated, {self.singular} singular, "
+            f"{self.nonconverged} not converged, {self.constraint} breaking a constraint"
+        )
 
     def skip(self, status: Status) -> None:
         """Count one subset skipped for ``status``."""

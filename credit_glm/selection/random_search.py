@@ -101,8 +101,7 @@ def select_random(
         reporter.close()
     if not entries:
         raise NoFeasibleSubsetError(
-            f"none of the {len(keys)} random subsets could be selected: "
-            f"{counts.why_skipped()}"
+            f"none of the {len(keys)} random subsets could be selected: {counts.why_skipped()}"
         )
     return build_result(
         strategy="random",

@@ -37,16 +37,38 @@ from credit_glm.service.model import ServedModel
 from credit_glm.service.openapi import features_schema
 from credit_glm.service.problems import PROBLEM_JSON, bare_problem, dumps
 
-__all__ = ["ADMIN_ENDPOINTS", "AdminApp", "AdminServer", "full_model_info", "public_model_info",
-           "redact_paths"]
+__all__ = [
+    "ADMIN_ENDPOINTS",
+    "AdminApp",
+    "AdminServer",
+    "full_model_info",
+    "public_model_info",
+    "redact_paths",
+]
 
 ADMIN_ENDPOINTS: Final = ("/metrics", "/model/info", "/health")
 # the card's parts an operator sees on the admin port (the training config, the diagnostics
 # tables and the self-check row stay in the file)
-_CARD_INFO_KEYS: Final = ("model_version", "model_sha256", "config_sha256", "card_sha256",
-                          "created_at", "link", "target", "selected_features", "selection",
-                          "coefficients", "feature_spec", "schema", "metrics", "decision",
-                          "gates", "score_baseline", "training_data", "libraries")
+_CARD_INFO_KEYS: Final = (
+    "model_version",
+    "model_sha256",
+    "config_sha256",
+    "card_sha256",
+    "created_at",
+    "link",
+    "target",
+    "selected_features",
+    "selection",
+    "coefficients",
+    "feature_spec",
+    "schema",
+    "metrics",
+    "decision",
+    "gates",
+    "score_baseline",
+    "training_data",
+    "libraries",
+)
 # what a scoring client may know: which model answers, what to send, what the decision means
 _PUBLIC_KEYS: Final = ("model_version", "model_sha256", "created_at", "target")
 _JSON: Final = "application/json"
@@ -89,8 +111,10 @@ def public_model_info(model: ServedModel, settings: ServingConfig) -> dict[str, 
     card = model.card
     info = {k: card[k] for k in _PUBLIC_KEYS if k in card}
     info["features"] = _features(model)
-    info["decision"] = {"cutoff": model.cutoff,
-                        "rule": "decline when probability_of_default >= cutoff"}
+    info["decision"] = {
+        "cutoff": model.cutoff,
+        "rule": "decline when probability_of_default >= cutoff",
+    }
     info["reject_extra_fields"] = settings.reject_extra_fields
     return info
 
@@ -100,9 +124,11 @@ def full_model_info(model: ServedModel, settings: ServingConfig) -> dict[str, An
     card = model.card
     info = redact_paths({k: card[k] for k in _CARD_INFO_KEYS if k in card})
     info["features"] = _features(model)
-    info["serving"] = {"cutoff": model.cutoff,
-                       "cutoff_source": "card" if settings.cutoff is None else "serving.cutoff",
-                       "reject_extra_fields": settings.reject_extra_fields}
+    info["serving"] = {
+        "cutoff": model.cutoff,
+        "cutoff_source": "card" if settings.cutoff is None else "serving.cutoff",
+        "reject_extra_fields": settings.reject_extra_fields,
+    }
     return info
 
 
@@ -122,48 +148,84 @@ class AdminApp:
         gauge.
     """
 
-    def __init__(self, model: ServedModel, settings: ServingConfig,
-                 ready: Callable[[], bool]) -> None:
+    def __init__(
+        self, model: ServedModel, settings: ServingConfig, ready: Callable[[], bool]
+    ) -> None:
         self.model = model
         self.ready = ready
         self.info = dumps(full_model_info(model, settings)).encode()
         self._render = threading.BoundedSemaphore(1)
         self._requests: dict[tuple[str, str], Any] = {}
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         method: str = environ.get("REQUEST_METHOD", "")
-        status, content_type, body, extra = self._answer(path, method,
-                                                         environ.get("HTTP_ACCEPT", ""))
+        status, content_type, body, extra = self._answer(
+            path, method, environ.get("HTTP_ACCEPT", "")
+        )
         self._count(path, status)
-        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                   ("Cache-Control", "no-store"), *extra]
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            *extra,
+        ]
         start_response(f"{status} {_REASONS[status]}", headers)
         return [b"" if method == "HEAD" else body]
 
-    def _answer(self, path: str, method: str, accept: str
-                ) -> tuple[int, str, bytes, list[tuple[str, str]]]:
+    def _answer(
+        self, path: str, method: str, accept: str
+    ) -> tuple[int, str, bytes, list[tuple[str, str]]]:
         if path not in ADMIN_ENDPOINTS:
-            return 404, PROBLEM_JSON, _problem(404, "Not found", "not_found",
-                                               f"no admin route {path[:200]!r}; the admin "
-                                               f"port serves {', '.join(ADMIN_ENDPOINTS)}",
-                                               path), []
+            return (
+                404,
+                PROBLEM_JSON,
+                _problem(
+                    404,
+                    "Not found",
+                    "not_found",
+                    f"no admin route {path[:200]!r}; the admin "
+                    f"port serves {', '.join(ADMIN_ENDPOINTS)}",
+                    path,
+                ),
+                [],
+            )
         if method not in ("GET", "HEAD"):
-            return 405, PROBLEM_JSON, _problem(405, "Method not allowed", "method_not_allowed",
-                                               f"{method[:20]} is not allowed here; use GET",
-                                               path), [("Allow", "GET, HEAD")]
+            return (
+                405,
+                PROBLEM_JSON,
+                _problem(
+                    405,
+                    "Method not allowed",
+                    "method_not_allowed",
+                    f"{method[:20]} is not allowed here; use GET",
+                    path,
+                ),
+                [("Allow", "GET, HEAD")],
+            )
         if path == "/health":
             return 200, _JSON, b'{"status":"ok"}', []
         if path == "/model/info":
             return 200, _JSON, self.info, []
         if not self._render.acquire(timeout=_RENDER_WAIT):
-            return 503, PROBLEM_JSON, _problem(503, "Busy", "busy", "scrapes are answered one "
-                                               "at a time and this one waited too long",
-                                               path), [("Retry-After", "1")]
+            return (
+                503,
+                PROBLEM_JSON,
+                _problem(
+                    503,
+                    "Busy",
+                    "busy",
+                    "scrapes are answered one at a time and this one waited too long",
+                    path,
+                ),
+                [("Retry-After", "1")],
+            )
         try:
-            body, content_type = m.render(self.model.psi_shares, self.model.psi_edges, accept,
-                                          ready=self.ready())
+            body, content_type = m.render(
+                self.model.psi_shares, self.model.psi_edges, accept, ready=self.ready()
+            )
         finally:
             self._render.release()
         return 200, content_type, body, []
@@ -176,8 +238,12 @@ class AdminApp:
         counter.inc()
 
 
-_REASONS: Final = {200: "OK", 404: "Not Found", 405: "Method Not Allowed",
-                   503: "Service Unavailable"}
+_REASONS: Final = {
+    200: "OK",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    503: "Service Unavailable",
+}
 
 
 class _Handler(WSGIRequestHandler):
@@ -249,9 +315,17 @@ class AdminServer:
         self._server.server_close()
 
     def _serve(self, app: AdminApp, parent: int) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
-                    signal.SIGUSR1, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU,
-                    signal.SIGWINCH):
+        for sig in (
+            signal.SIGTERM,
+            signal.SIGINT,
+            signal.SIGQUIT,
+            signal.SIGHUP,
+            signal.SIGUSR1,
+            signal.SIGUSR2,
+            signal.SIGTTIN,
+            signal.SIGTTOU,
+            signal.SIGWINCH,
+        ):
             signal.signal(sig, signal.SIG_IGN)
         _die_with(parent)
         try:

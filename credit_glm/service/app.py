@@ -53,8 +53,7 @@ from credit_glm.service.validation import (
 __all__ = ["ENDPOINTS", "ServiceState", "create_app"]
 
 _JSON: Final = JSON
-_STATUS_KIND: Final = {400: "bad_request", 413: "payload_too_large",
-                       415: "unsupported_media_type"}
+_STATUS_KIND: Final = {400: "bad_request", 413: "payload_too_large", 415: "unsupported_media_type"}
 _log = logging.getLogger("credit_glm.service")
 
 
@@ -78,8 +77,11 @@ class ServiceState:
         and again in each worker after the fork)."""
         self.pid = os.getpid()
         self.ready, self.ready_reason = self.model.self_check()
-        m.MODEL_INFO.labels(model_version=self.model.version, model_sha256=self.model.sha256,
-                            config_sha256=self.model.config_sha256).set(1)
+        m.MODEL_INFO.labels(
+            model_version=self.model.version,
+            model_sha256=self.model.sha256,
+            config_sha256=self.model.config_sha256,
+        ).set(1)
 
 
 def _spec_rule(text: str) -> str:
@@ -116,8 +118,9 @@ class _ServiceFlask(Flask):
         return response
 
 
-def create_app(model: ServedModel, settings: ServingConfig,
-               readiness: Readiness | None = None) -> Flask:
+def create_app(
+    model: ServedModel, settings: ServingConfig, readiness: Readiness | None = None
+) -> Flask:
     """The Flask app serving ``model``.
 
     Parameters
@@ -134,9 +137,12 @@ def create_app(model: ServedModel, settings: ServingConfig,
     # the public summary; metrics and the full card are on the admin port (service.admin)
     info = public_model_info(model, settings)
     state = ServiceState(
-        model=model, settings=settings, readiness=readiness or Readiness(),
-        health=ModelHealth(model.psi_edges, settings.psi_window, model.validator.columns,
-                           model.validator.rules),
+        model=model,
+        settings=settings,
+        readiness=readiness or Readiness(),
+        health=ModelHealth(
+            model.psi_edges, settings.psi_window, model.validator.columns, model.validator.rules
+        ),
         unseen=UnseenLevels.from_spec(model.scorer.spec.features),
         openapi=dumps(openapi_document(model, settings)),
         model_info=dumps(info),
@@ -146,7 +152,8 @@ def create_app(model: ServedModel, settings: ServingConfig,
     _register_routes(app, state)
     _register_errors(app, settings.request_timeout)
     app.wsgi_app = RequestBookkeeping(  # type: ignore[method-assign]
-        app.wsgi_app, lambda: state.pid, settings.log_features)
+        app.wsgi_app, lambda: state.pid, settings.log_features
+    )
     return app
 
 
@@ -157,16 +164,20 @@ def _envelope(body: Any, key: str, kind: type) -> Any:
     """The one member ``key`` of the body object, of JSON type ``kind``."""
     expected = "an object" if kind is dict else "an array"
     if not isinstance(body, dict):
-        raise Problem("validation", f"the body must be a JSON object with {key!r}",
-                      [FieldError("", "type", "expected a JSON object", echo_value(body))])
+        raise Problem(
+            "validation",
+            f"the body must be a JSON object with {key!r}",
+            [FieldError("", "type", "expected a JSON object", echo_value(body))],
+        )
     errors = unknown_field_errors(body, (key,), "field not allowed here")
     if key not in body:
         errors.append(FieldError(key, "required", "required field is missing"))
     elif not isinstance(body[key], kind):
         errors.append(FieldError(key, "type", f"expected {expected}", echo_value(body[key])))
     if errors:
-        raise Problem("validation", f"the body must be an object with the one member {key!r}",
-                      errors)
+        raise Problem(
+            "validation", f"the body must be an object with the one member {key!r}", errors
+        )
     return body[key]
 
 
@@ -194,6 +205,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
 
     def body_of(environ: dict[str, Any]) -> Any:
         return read_json(environ, limit, max_objects, objects_why)
+
     head = dumps({"model_version": version, "cutoff": cutoff})[1:-1]
 
     def record_scores(p: np.ndarray, columns: Mapping[str, list[Any]]) -> list[str]:
@@ -209,23 +221,28 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             batch_accept.inc(len(labels) - declined)
         return labels
 
-    def reject(errors: Sequence[FieldError], base: tuple[str, ...], rows: int | None,
-               complete: bool = True) -> Problem:
+    def reject(
+        errors: Sequence[FieldError], base: tuple[str, ...], rows: int | None, complete: bool = True
+    ) -> Problem:
         health.observe_errors(errors)
         found = sum(e.count for e in errors)
         if rows is None:
             detail = f"the features break {found} rule(s) of the model's schema"
         else:
             bad = len({e.row for e in errors})
-            detail = (f"{bad} of {rows} row(s) break the model's schema; the batch is "
-                      "rejected as a whole")
+            detail = (
+                f"{bad} of {rows} row(s) break the model's schema; the batch is rejected as a whole"
+            )
         if not complete:
-            detail = (f"at least {detail}: validation stopped after serving.max_errors "
-                      f"({max_errors}) errors")
+            detail = (
+                f"at least {detail}: validation stopped after serving.max_errors "
+                f"({max_errors}) errors"
+            )
         elif len(errors) > max_errors:
             detail += f"; the first serving.max_errors ({max_errors}) errors are listed"
-        return Problem("validation", detail, errors, base=base, listed=max_errors,
-                       complete=complete)
+        return Problem(
+            "validation", detail, errors, base=base, listed=max_errors, complete=complete
+        )
 
     def deadline_of(environ: dict[str, Any]) -> float:
         started: float = environ.get(KEY_STARTED) or time.perf_counter()
@@ -242,11 +259,13 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     @app.get("/ready")
     def ready_route() -> Response:
         if state.readiness.draining:
-            return _json_response({"status": "draining", "ready": False,
-                                   "reason": "shutting down"}, 503)
+            return _json_response(
+                {"status": "draining", "ready": False, "reason": "shutting down"}, 503
+            )
         if not state.ready:
-            return _json_response({"status": "not ready", "ready": False,
-                                   "reason": state.ready_reason}, 503)
+            return _json_response(
+                {"status": "not ready", "ready": False, "reason": state.ready_reason}, 503
+            )
         return _json_response({"status": "ready", "ready": True, "model_version": version})
 
     @app.post("/predict")
@@ -277,9 +296,11 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         if log_features:
             environ[KEY_FEATURES] = {c: clean.get(c) for c in columns_of}
         # as json.dumps would write it: the request id is [A-Za-z0-9._:-], the rest is fixed
-        return Response(f'{{"request_id":"{environ[KEY_REQUEST_ID]}",{head},'
-                        f'"probability_of_default":{score!r},"decision":"{label}"}}',
-                        mimetype=_JSON)
+        return Response(
+            f'{{"request_id":"{environ[KEY_REQUEST_ID]}",{head},'
+            f'"probability_of_default":{score!r},"decision":"{label}"}}',
+            mimetype=_JSON,
+        )
 
     @app.post("/predict/batch")
     def batch_route() -> Response:
@@ -288,11 +309,17 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         n = len(instances)
         environ[KEY_ROWS] = n
         if n == 0:
-            raise Problem("validation", "instances holds no rows",
-                          [FieldError("instances", "min_items", "at least one row is needed")])
+            raise Problem(
+                "validation",
+                "instances holds no rows",
+                [FieldError("instances", "min_items", "at least one row is needed")],
+            )
         if n > max_rows:
-            raise Problem("batch_too_large", f"{n} rows sent; serving.max_batch_rows is "
-                          f"{max_rows}", extra={"max_batch_rows": max_rows})
+            raise Problem(
+                "batch_too_large",
+                f"{n} rows sent; serving.max_batch_rows is {max_rows}",
+                extra={"max_batch_rows": max_rows},
+            )
         deadline = deadline_of(environ)
         in_time(deadline)
         columns, rows, errors, complete = validator.to_columns(instances, max_errors, deadline)
@@ -302,8 +329,9 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             try:
                 p = model.predict(columns)
             except ValidationFailed:
-                spec_errors, complete = _row_by_row(columns, rows, max_errors - len(errors),
-                                                    deadline)
+                spec_errors, complete = _row_by_row(
+                    columns, rows, max_errors - len(errors), deadline
+                )
                 errors = errors + spec_errors
         if errors:
             errors.sort(key=lambda e: -1 if e.row is None else e.row)
@@ -312,15 +340,21 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         labels = record_scores(p, columns)
         if log_features:
             environ[KEY_FEATURES] = columns
-        head = dumps({"request_id": environ[KEY_REQUEST_ID], "model_version": version,
-                      "cutoff": cutoff})
+        head = dumps(
+            {"request_id": environ[KEY_REQUEST_ID], "model_version": version, "cutoff": cutoff}
+        )
         # repr of a float is what json.dumps writes for it (shortest round-trip form)
-        items = ",".join([f'{{"probability_of_default":{v!r},"decision":"{d}"}}'
-                          for v, d in zip(p.tolist(), labels, strict=True)])
+        items = ",".join(
+            [
+                f'{{"probability_of_default":{v!r},"decision":"{d}"}}'
+                for v, d in zip(p.tolist(), labels, strict=True)
+            ]
+        )
         return Response(f'{head[:-1]},"predictions":[{items}]}}', mimetype=_JSON)
 
-    def _row_by_row(columns: Mapping[str, list[Any]], rows: Sequence[int], budget: int,
-                    deadline: float) -> tuple[list[FieldError], bool]:
+    def _row_by_row(
+        columns: Mapping[str, list[Any]], rows: Sequence[int], budget: int, deadline: float
+    ) -> tuple[list[FieldError], bool]:
         """Error path only: the rows the feature spec refuses, each with its own index, up to
         ``budget`` errors (and whether every row was looked at). A row the fast encoder
         encodes is encodable; only the others pay for ``design_matrix`` on one row."""
@@ -360,8 +394,11 @@ def _problem_response(problem: Problem) -> Response:
     body = problem_body(problem, request.path[:200], environ.get(KEY_REQUEST_ID, ""))
     # every echoed text is made encodable (validation.echo_text); should one slip through,
     # a lone surrogate is written as its JSON escape rather than failing the response
-    response = Response(dumps(body).encode("utf-8", "backslashreplace"), status=problem.status,
-                        mimetype=PROBLEM_JSON)
+    response = Response(
+        dumps(body).encode("utf-8", "backslashreplace"),
+        status=problem.status,
+        mimetype=PROBLEM_JSON,
+    )
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response
@@ -375,10 +412,14 @@ def _register_errors(app: Flask, request_timeout: float) -> None:
     @app.errorhandler(DeadlineExceeded)
     def _on_deadline(_err: DeadlineExceeded) -> Response:
         # checked between phases and every few rows, so the thread is free from here on
-        return _problem_response(Problem(
-            "timeout", f"the request took longer than serving.request_timeout "
-            f"({request_timeout:g} s) and was abandoned; retry later or send fewer rows",
-            headers={"Retry-After": str(max(1, math.ceil(request_timeout)))}))
+        return _problem_response(
+            Problem(
+                "timeout",
+                f"the request took longer than serving.request_timeout "
+                f"({request_timeout:g} s) and was abandoned; retry later or send fewer rows",
+                headers={"Retry-After": str(max(1, math.ceil(request_timeout)))},
+            )
+        )
 
     @app.errorhandler(HTTPException)
     def _on_http(err: HTTPException) -> Response:
@@ -388,13 +429,19 @@ def _register_errors(app: Flask, request_timeout: float) -> None:
             problem = Problem("not_found", f"no route {request.path[:200]!r}; see /openapi.json")
         elif code == 405:
             allowed = sorted(getattr(err, "valid_methods", None) or [])
-            problem = Problem("method_not_allowed",
-                              f"{request.method} is not allowed here; use {', '.join(allowed)}",
-                              headers={"Allow": ", ".join(allowed)} if isinstance(
-                                  err, MethodNotAllowed) else None)
+            problem = Problem(
+                "method_not_allowed",
+                f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)}
+                if isinstance(err, MethodNotAllowed)
+                else None,
+            )
         elif code == 413:
-            problem = Problem("payload_too_large", "the body is over serving.max_body_bytes "
-                              f"({app.config['MAX_CONTENT_LENGTH']} bytes)")
+            problem = Problem(
+                "payload_too_large",
+                "the body is over serving.max_body_bytes "
+                f"({app.config['MAX_CONTENT_LENGTH']} bytes)",
+            )
         elif kind in ("bad_request", "unsupported_media_type"):
             problem = Problem(kind, err.description or err.name)
         else:
@@ -404,7 +451,14 @@ def _register_errors(app: Flask, request_timeout: float) -> None:
 
     @app.errorhandler(Exception)
     def _on_error(err: Exception) -> Response:
-        _log.exception("unhandled error in %s %s (request %s)", request.method,
-                       request.path[:200], request.environ.get(KEY_REQUEST_ID, ""))
-        return _problem_response(Problem("internal", "an internal error occurred; it has been "
-                                         "logged with this request_id"))
+        _log.exception(
+            "unhandled error in %s %s (request %s)",
+            request.method,
+            request.path[:200],
+            request.environ.get(KEY_REQUEST_ID, ""),
+        )
+        return _problem_response(
+            Problem(
+                "internal", "an internal error occurred; it has been logged with this request_id"
+            )
+        )

@@ -93,39 +93,48 @@ def check_media_type(environ: dict[str, Any]) -> None:
     if content_type != JSON:
         media, _, params = content_type.partition(";")
         if media.strip().lower() != JSON:
-            raise Problem("unsupported_media_type",
-                          "send the body as JSON with Content-Type: application/json")
+            raise Problem(
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            )
         for param in params.split(";"):
             name, _, value = param.partition("=")
             if name.strip().lower() == "charset":
                 charset = value.strip().strip('"').lower()
                 if charset not in _UTF8:
-                    raise Problem("unsupported_media_type",
-                                  f"charset {echo_text(charset, 40)!r} is not supported; JSON "
-                                  "is sent as UTF-8 (charset=utf-8, or no charset)")
+                    raise Problem(
+                        "unsupported_media_type",
+                        f"charset {echo_text(charset, 40)!r} is not supported; JSON "
+                        "is sent as UTF-8 (charset=utf-8, or no charset)",
+                    )
     coding = environ.get("HTTP_CONTENT_ENCODING")
     if coding is not None:
         codings = [c.strip().lower() for c in coding.split(",") if c.strip()]
         if any(c != "identity" for c in codings):
-            raise Problem("unsupported_media_type",
-                          f"Content-Encoding {echo_text(coding, 40)!r} is not supported; send "
-                          "the body uncompressed (identity)",
-                          headers={"Accept-Encoding": "identity"})
+            raise Problem(
+                "unsupported_media_type",
+                f"Content-Encoding {echo_text(coding, 40)!r} is not supported; send "
+                "the body uncompressed (identity)",
+                headers={"Accept-Encoding": "identity"},
+            )
 
 
 def _read(stream: Any, size: int) -> bytes:
     try:
         data: bytes = stream.read(size) if size >= 0 else stream.read()
     except (ClientDisconnected, OSError):  # gunicorn's NoMoreData is an OSError too
-        raise Problem("client_aborted", "the connection closed before the whole body was "
-                      "received") from None
+        raise Problem(
+            "client_aborted", "the connection closed before the whole body was received"
+        ) from None
     except ParseException as err:
         if isinstance(err, ChunkMissingTerminator) and len(getattr(err, "term", b"")) < 2:
             # the stream ended where a chunk's CRLF was due: a truncated body, not a bad one
-            raise Problem("client_aborted", "the connection closed before the whole chunked "
-                          "body was received") from None
-        raise Problem("bad_request", _FRAMING.get(type(err), "the body's framing is "
-                                                  "malformed")) from None
+            raise Problem(
+                "client_aborted", "the connection closed before the whole chunked body was received"
+            ) from None
+        raise Problem(
+            "bad_request", _FRAMING.get(type(err), "the body's framing is malformed")
+        ) from None
     return data
 
 
@@ -150,8 +159,11 @@ def read_body(environ: dict[str, Any], limit: int | None) -> bytes:
             raise RequestEntityTooLarge()
         data = _read(stream, size)
         if len(data) < size:
-            raise Problem("client_aborted", f"the connection closed after {len(data)} of the "
-                          f"{size} body bytes Content-Length announced")
+            raise Problem(
+                "client_aborted",
+                f"the connection closed after {len(data)} of the "
+                f"{size} body bytes Content-Length announced",
+            )
         return data
     if "wsgi.input_terminated" not in environ:
         return b""  # no length and no terminated stream: nothing can be read safely
@@ -173,23 +185,32 @@ def parse_json(raw: bytes, max_objects: int | None = None, why: str = "") -> Any
     try:
         return _decoder(max_objects).decode(text)
     except _TooManyObjects:
-        raise Problem("too_many_objects", f"the body holds more than {max_objects} JSON objects, "
-                      f"more than any valid request{why}", extra={"max_objects": max_objects}
-                      ) from None
+        raise Problem(
+            "too_many_objects",
+            f"the body holds more than {max_objects} JSON objects, "
+            f"more than any valid request{why}",
+            extra={"max_objects": max_objects},
+        ) from None
     except _DuplicateKey as dup:
         key = echo_text(dup.key, 100)
-        raise Problem("duplicate_key", f"the key {key!r} appears more than once in one object; "
-                      "send each key once", extra={"key": key}) from None
+        raise Problem(
+            "duplicate_key",
+            f"the key {key!r} appears more than once in one object; send each key once",
+            extra={"key": key},
+        ) from None
     except json.JSONDecodeError as err:
-        raise Problem("malformed_json", f"the body is not valid JSON: {err.msg} at line "
-                      f"{err.lineno} column {err.colno}") from None
+        raise Problem(
+            "malformed_json",
+            f"the body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}",
+        ) from None
     except (ValueError, RecursionError) as err:
         reason = "nested too deeply" if isinstance(err, RecursionError) else "not valid JSON"
         raise Problem("malformed_json", f"the body is {reason}") from None
 
 
-def read_json(environ: dict[str, Any], limit: int | None, max_objects: int | None = None,
-              why: str = "") -> Any:
+def read_json(
+    environ: dict[str, Any], limit: int | None, max_objects: int | None = None, why: str = ""
+) -> Any:
     """The JSON body of a request (its WSGI environ), or the problem with it."""
     check_media_type(environ)
     return parse_json(read_body(environ, limit), max_objects, why)

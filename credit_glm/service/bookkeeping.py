@@ -21,12 +21,26 @@ from typing import Any, Final
 from credit_glm.service import metrics as m
 from credit_glm.service.logs import log_request
 
-__all__ = ["ENDPOINTS", "KEY_ERROR_KIND", "KEY_FEATURES", "KEY_REQUEST_ID", "KEY_ROWS",
-           "KEY_STARTED", "CollectorPause", "RequestBookkeeping"]
+__all__ = [
+    "ENDPOINTS",
+    "KEY_ERROR_KIND",
+    "KEY_FEATURES",
+    "KEY_REQUEST_ID",
+    "KEY_ROWS",
+    "KEY_STARTED",
+    "CollectorPause",
+    "RequestBookkeeping",
+]
 
 # the scoring port's routes (/metrics is the admin port's: credit_glm.service.admin)
-ENDPOINTS: Final = ("/health", "/ready", "/predict", "/predict/batch", "/model/info",
-                    "/openapi.json")
+ENDPOINTS: Final = (
+    "/health",
+    "/ready",
+    "/predict",
+    "/predict/batch",
+    "/model/info",
+    "/openapi.json",
+)
 KEY_REQUEST_ID: Final = "credit_glm.request_id"
 KEY_ERROR_KIND: Final = "credit_glm.error_kind"
 KEY_ROWS: Final = "credit_glm.rows"
@@ -36,9 +50,15 @@ KEY_STARTED: Final = "credit_glm.started"
 
 _METHODS: Final = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_STATUS_KIND: Final = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-                       413: "payload_too_large", 415: "unsupported_media_type", 422: "validation",
-                       500: "internal"}
+_STATUS_KIND: Final = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation",
+    500: "internal",
+}
 
 
 class CollectorPause:
@@ -127,8 +147,9 @@ class RequestBookkeeping:
         self._ids = RequestIds()
         self._pause = CollectorPause()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         t0 = environ[KEY_STARTED] = time.perf_counter()
         m.IN_FLIGHT.inc()
         incoming = environ.get("HTTP_X_REQUEST_ID")
@@ -136,8 +157,7 @@ class RequestBookkeeping:
         environ[KEY_REQUEST_ID] = rid
         status: list[str] = []
 
-        def start(status_line: str, headers: list[tuple[str, str]],
-                  exc_info: Any = None) -> Any:
+        def start(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             status.append(status_line)
             headers.append(("X-Request-ID", rid))
             return start_response(status_line, headers, exc_info)
@@ -147,8 +167,9 @@ class RequestBookkeeping:
                 return self.app(environ, start)
         finally:
             m.IN_FLIGHT.dec()
-            self._record(environ, rid, int(status[-1][:3]) if status else 500,
-                         time.perf_counter() - t0)
+            self._record(
+                environ, rid, int(status[-1][:3]) if status else 500, time.perf_counter() - t0
+            )
 
     def _record(self, environ: dict[str, Any], rid: str, status: int, latency: float) -> None:
         path: str = environ.get("PATH_INFO", "")
@@ -172,9 +193,14 @@ class RequestBookkeeping:
             if errors is None:
                 errors = self._errors[(endpoint, kind)] = m.ERRORS.labels(endpoint, kind)
             errors.inc()
-        fields: dict[str, Any] = {"request_id": rid, "method": method, "endpoint": endpoint,
-                                  "status": status, "latency_ms": round(latency * 1e3, 3),
-                                  "pid": self.pid()}
+        fields: dict[str, Any] = {
+            "request_id": rid,
+            "method": method,
+            "endpoint": endpoint,
+            "status": status,
+            "latency_ms": round(latency * 1e3, 3),
+            "pid": self.pid(),
+        }
         if endpoint == "other":
             fields["path"] = path[:200]
         rows = environ.get(KEY_ROWS)

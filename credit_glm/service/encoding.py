@@ -82,11 +82,15 @@ def _compile(f: FeatureSpec, start: int) -> _Feature:
             else:
                 offsets.pop(raw, None)
     return _Feature(
-        column=f.column, transform=f.transform, start=start,
+        column=f.column,
+        transform=f.transform,
+        start=start,
         lower=-np.inf if f.lower is None else f.lower,
         upper=np.inf if f.upper is None else f.upper,
-        cuts=np.asarray(f.cuts, dtype=float), cut_list=tuple(float(c) for c in f.cuts),
-        offsets=offsets)
+        cuts=np.asarray(f.cuts, dtype=float),
+        cut_list=tuple(float(c) for c in f.cuts),
+        offsets=offsets,
+    )
 
 
 class DesignEncoder:
@@ -109,13 +113,31 @@ class DesignEncoder:
             features.append(_compile(f, start))
             start += len(f.terms)
         self.features = tuple(features)
-        self._labels = {f.column: _bin_labels(f.cuts) for f in spec.features
-                        if f.transform == Transform.bins.value}
-        kinds = {Transform.onehot.value: _K_ONEHOT, Transform.numeric.value: _K_NUMERIC,
-                 _CLIP: _K_CLIP, _LOG1P: _K_LOG1P, _BINS: _K_BINS}
+        self._labels = {
+            f.column: _bin_labels(f.cuts)
+            for f in spec.features
+            if f.transform == Transform.bins.value
+        }
+        kinds = {
+            Transform.onehot.value: _K_ONEHOT,
+            Transform.numeric.value: _K_NUMERIC,
+            _CLIP: _K_CLIP,
+            _LOG1P: _K_LOG1P,
+            _BINS: _K_BINS,
+        }
         self._plan = tuple(
-            (kinds[f.transform], f.column, f.start, f.offsets, f.lower, f.upper, f.cut_list,
-             self._labels.get(f.column, ())) for f in self.features)
+            (
+                kinds[f.transform],
+                f.column,
+                f.start,
+                f.offsets,
+                f.lower,
+                f.upper,
+                f.cut_list,
+                self._labels.get(f.column, ()),
+            )
+            for f in self.features
+        )
 
     def encode(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray | None:
         """The design matrix, or ``None`` when a value needs ``design_matrix``'s policies."""
@@ -258,5 +280,7 @@ class Scorer:
 
     def matrix(self, X: np.ndarray) -> np.ndarray:
         link, params = self.link, self.params
-        return np.array([inverse(link, math.fsum(map(operator.mul, r, params)))
-                         for r in X.tolist()], dtype=np.float64)
+        return np.array(
+            [inverse(link, math.fsum(map(operator.mul, r, params))) for r in X.tolist()],
+            dtype=np.float64,
+        )

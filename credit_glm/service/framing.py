@@ -126,7 +126,7 @@ class RequestFramer:
             elif key == b"transfer-encoding":
                 codings.extend(c.strip().lower() for c in value.split(b","))
             elif key == b"expect" and value.strip().lower() == b"100-continue":
-                self.expects_continue = b"HTTP/1.0" not in head[:head.find(b"\n")]
+                self.expects_continue = b"HTTP/1.0" not in head[: head.find(b"\n")]
         assert self.header_end is not None
         if codings:
             if codings[-1] == b"chunked" and codings.count(b"chunked") == 1 and not lengths:
@@ -150,7 +150,7 @@ class RequestFramer:
             return _body_too_large(self.max_body_bytes)
         while True:
             if self._in_trailers:
-                if buf[self._pos:self._pos + 2] == b"\r\n":
+                if buf[self._pos : self._pos + 2] == b"\r\n":
                     return Complete(self._pos + 2)
                 idx = buf.find(b"\r\n\r\n", self._pos)
                 if idx >= 0:
@@ -163,7 +163,7 @@ class RequestFramer:
                 if len(buf) - self._pos >= _MAX_CHUNK_LINE:
                     return Complete(len(buf))  # gunicorn refuses the line (400)
                 return NeedMore(in_body=True)
-            size_text = bytes(buf[self._pos:eol]).split(b";", 1)[0].strip(b" \t")
+            size_text = bytes(buf[self._pos : eol]).split(b";", 1)[0].strip(b" \t")
             if not size_text or not _HEX.issuperset(size_text):
                 return Complete(eol + 2)  # gunicorn refuses the chunk size (400)
             size = int(size_text, 16)
@@ -181,10 +181,12 @@ class RequestFramer:
 
 
 def _headers_too_large(limit: int) -> Refused:
-    return Refused(431, "Request Header Fields Too Large",
-                   f"the request header block is over {limit} bytes")
+    return Refused(
+        431, "Request Header Fields Too Large", f"the request header block is over {limit} bytes"
+    )
 
 
 def _body_too_large(limit: int) -> Refused:
-    return Refused(413, "Content Too Large",
-                   f"the body is over serving.max_body_bytes ({limit} bytes)")
+    return Refused(
+        413, "Content Too Large", f"the body is over serving.max_body_bytes ({limit} bytes)"
+    )

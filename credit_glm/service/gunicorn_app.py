@@ -72,14 +72,15 @@ def gunicorn_options(settings: ServingConfig) -> dict[str, Any]:
     return options
 
 
-def problem_response(status: int, reason: str, message: str, kind: str = "http_protocol"
-                     ) -> bytes:
+def problem_response(status: int, reason: str, message: str, kind: str = "http_protocol") -> bytes:
     """A whole ``Connection: close`` response carrying an RFC 9457 problem, as bytes."""
     from credit_glm.service.problems import PROBLEM_JSON, bare_problem
 
     body = bare_problem(status, reason, kind, message[:200])
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 
@@ -109,8 +110,10 @@ class DrainingArbiter(Arbiter):  # type: ignore[misc]
         if not self._terminated:
             self._terminated = True
             self.readiness.start_draining()
-            self.log.info("SIGTERM: /ready now answers 503; serving %.1f s more, then stopping "
-                          "gracefully", self.drain_seconds)
+            self.log.info(
+                "SIGTERM: /ready now answers 503; serving %.1f s more, then stopping gracefully",
+                self.drain_seconds,
+            )
             deadline = time.monotonic() + self.drain_seconds
             while (left := deadline - time.monotonic()) > 0:
                 time.sleep(min(left, 0.1))
@@ -172,9 +175,13 @@ class ServiceApplication(BaseApplication):  # type: ignore[misc]
 
                 multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
-        return {"post_fork": post_fork, "post_worker_init": post_worker_init,
-                "pre_request": pre_request, "worker_exit": worker_exit,
-                "child_exit": child_exit}
+        return {
+            "post_fork": post_fork,
+            "post_worker_init": post_worker_init,
+            "pre_request": pre_request,
+            "worker_exit": worker_exit,
+            "child_exit": child_exit,
+        }
 
     def load_config(self) -> None:
         for key, value in {**gunicorn_options(self.settings), **self._hooks()}.items():

@@ -67,7 +67,7 @@ class ScoreWindow:
         """Add scores, oldest first; the change of each bin's count."""
         bins = np.searchsorted(self.edges, np.asarray(scores, dtype=float), side="right")
         if bins.size > self.size:
-            bins = bins[-self.size:]
+            bins = bins[-self.size :]
         k = bins.size
         n_bins = len(self.counts)
         with self._lock:
@@ -77,8 +77,9 @@ class ScoreWindow:
             ring[slots] = bins
             self.ring = ring.tolist()
             self.position = (self.position + k) % self.size
-            delta = (np.bincount(bins, minlength=n_bins)
-                     - np.bincount(old[old >= 0], minlength=n_bins))
+            delta = np.bincount(bins, minlength=n_bins) - np.bincount(
+                old[old >= 0], minlength=n_bins
+            )
             self.counts = (np.asarray(self.counts) + delta).tolist()
         changes: list[int] = delta.tolist()
         return changes
@@ -99,8 +100,9 @@ class ModelHealth:
         Every field the schema declares (rejections on other names are not labelled).
     """
 
-    def __init__(self, edges: Sequence[float], window: int, features: Sequence[str],
-                 declared: Iterable[str]) -> None:
+    def __init__(
+        self, edges: Sequence[float], window: int, features: Sequence[str], declared: Iterable[str]
+    ) -> None:
         self.window = ScoreWindow(edges, window)
         self.features = tuple(features)
         self.declared = frozenset(declared)

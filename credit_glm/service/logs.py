@@ -63,8 +63,9 @@ class TextFormatter(logging.Formatter):
     """``ts level logger message key=value ...``."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = (f"{_timestamp(record.created)} {record.levelname} {record.name} "
-                f"{record.getMessage()}")
+        line = (
+            f"{_timestamp(record.created)} {record.levelname} {record.name} {record.getMessage()}"
+        )
         fields = getattr(record, "fields", None)
         if isinstance(fields, Mapping):
             line += "".join(f" {k}={json.dumps(v, default=str)}" for k, v in fields.items())
@@ -113,8 +114,13 @@ class RequestLog:
     throughput on a loaded one; kept. The metric buffer did not earn its keep and was removed.)
     """
 
-    def __init__(self, stream: TextIO | None, log_format: str = "json",
-                 flush_seconds: float = 0.2, max_pending: int = 256) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None,
+        log_format: str = "json",
+        flush_seconds: float = 0.2,
+        max_pending: int = 256,
+    ) -> None:
         self.stream = stream
         self.json = log_format == "json"
         self.flush_seconds = flush_seconds
@@ -125,8 +131,11 @@ class RequestLog:
         self._flusher_pid = -1
         self._second = -1
         self._second_text = ""
-        self._head = ('{{"ts": "{}", "level": "info", "logger": "' + REQUEST_LOGGER
-                      + '", "message": "request", ')
+        self._head = (
+            '{{"ts": "{}", "level": "info", "logger": "'
+            + REQUEST_LOGGER
+            + '", "message": "request", '
+        )
 
     def _now(self, t: float) -> str:
         # _timestamp's text, formatting the date and time once per second
@@ -152,10 +161,10 @@ class RequestLog:
         """One request line: the object :class:`JsonFormatter` writes, or its text form."""
         now = self._now(created)
         if self.json:
-            return self._head.format(now) + json.dumps(fields, default=str,
-                                                       ensure_ascii=False)[1:]
+            return self._head.format(now) + json.dumps(fields, default=str, ensure_ascii=False)[1:]
         return f"{now} INFO {REQUEST_LOGGER} request" + "".join(
-            f" {k}={json.dumps(v, default=str)}" for k, v in fields.items())
+            f" {k}={json.dumps(v, default=str)}" for k, v in fields.items()
+        )
 
     def flush(self) -> None:
         """Format and write the queued lines now."""
@@ -196,8 +205,9 @@ def flush_requests() -> None:
 class JsonGunicornLogger(GunicornLogger):  # type: ignore[misc]
     """gunicorn's logger with its error log (start-up, workers, signals) as JSON lines."""
 
-    def _set_handler(self, log: logging.Logger, output: str | None, fmt: logging.Formatter,
-                     stream: Any = None) -> None:
+    def _set_handler(
+        self, log: logging.Logger, output: str | None, fmt: logging.Formatter, stream: Any = None
+    ) -> None:
         if log is self.error_log:
             fmt = JsonFormatter()
         super()._set_handler(log, output, fmt, stream=stream)

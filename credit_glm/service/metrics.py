@@ -59,51 +59,112 @@ __all__ = [
 
 # Scoring takes well under a millisecond: the default buckets (from 5 ms) would put every
 # request in the first one.
-LATENCY_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005,
-                          0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-PD_BUCKETS: Final = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6,
-                     0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+LATENCY_BUCKETS: Final = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.00075,
+    0.001,
+    0.0015,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+PD_BUCKETS: Final = (
+    0.01,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    0.95,
+    0.99,
+    1.0,
+)
 
 REQUESTS: Final = Counter(
-    "credit_glm_http_requests", "HTTP requests answered, by endpoint, method and status code.",
-    ["endpoint", "method", "status"])
+    "credit_glm_http_requests",
+    "HTTP requests answered, by endpoint, method and status code.",
+    ["endpoint", "method", "status"],
+)
 LATENCY: Final = Histogram(
     "credit_glm_http_request_duration_seconds",
     "Time from the request reaching the application to its response, in seconds.",
-    ["endpoint"], buckets=LATENCY_BUCKETS)
+    ["endpoint"],
+    buckets=LATENCY_BUCKETS,
+)
 ERRORS: Final = Counter(
-    "credit_glm_http_errors", "Error responses by endpoint and kind (validation, "
+    "credit_glm_http_errors",
+    "Error responses by endpoint and kind (validation, "
     "malformed_json, unsupported_media_type, payload_too_large, not_found, ...).",
-    ["endpoint", "kind"])
+    ["endpoint", "kind"],
+)
 IN_FLIGHT: Final = Gauge(
-    "credit_glm_http_requests_in_flight", "Requests being handled now, over live workers.",
-    multiprocess_mode="livesum")
+    "credit_glm_http_requests_in_flight",
+    "Requests being handled now, over live workers.",
+    multiprocess_mode="livesum",
+)
 PREDICTIONS: Final = Counter(
-    "credit_glm_predictions", "Rows scored, by endpoint and decision at the cut-off "
-    "(accept, decline).", ["endpoint", "decision"])
+    "credit_glm_predictions",
+    "Rows scored, by endpoint and decision at the cut-off (accept, decline).",
+    ["endpoint", "decision"],
+)
 MODEL_INFO: Final = Gauge(
-    "credit_glm_model_info", "The served model (value 1), labelled with its version and hashes.",
-    ["model_version", "model_sha256", "config_sha256"], multiprocess_mode="max")
+    "credit_glm_model_info",
+    "The served model (value 1), labelled with its version and hashes.",
+    ["model_version", "model_sha256", "config_sha256"],
+    multiprocess_mode="max",
+)
 PD: Final = Histogram(
-    "credit_glm_probability_of_default", "Predicted probabilities of default.",
-    buckets=PD_BUCKETS)
+    "credit_glm_probability_of_default", "Predicted probabilities of default.", buckets=PD_BUCKETS
+)
 PSI_WINDOW: Final = Gauge(
     "credit_glm_score_psi_window_scores",
     "Scores in the rolling PSI window, by training-baseline bin (0 = lowest), over live workers.",
-    ["bin"], multiprocess_mode="livesum")
+    ["bin"],
+    multiprocess_mode="livesum",
+)
 FEATURE_OUT_OF_RANGE: Final = Counter(
     "credit_glm_feature_out_of_range",
-    "Values outside the declared min/max (or not finite), by input feature.", ["feature"])
+    "Values outside the declared min/max (or not finite), by input feature.",
+    ["feature"],
+)
 FEATURE_UNKNOWN_CATEGORY: Final = Counter(
     "credit_glm_feature_unknown_category",
     "Values outside the declared categories or unseen in training, by input feature.",
-    ["feature"])
+    ["feature"],
+)
 FEATURE_MISSING: Final = Counter(
     "credit_glm_feature_missing",
-    "Missing or null values of a model input, by input feature.", ["feature"])
+    "Missing or null values of a model input, by input feature.",
+    ["feature"],
+)
 ADMIN_REQUESTS: Final = Counter(
-    "credit_glm_admin_requests", "Requests the admin port answered (scrapes, model info), by "
-    "endpoint and status code.", ["endpoint", "status"])
+    "credit_glm_admin_requests",
+    "Requests the admin port answered (scrapes, model info), by endpoint and status code.",
+    ["endpoint", "status"],
+)
 
 PSI_NAME: Final = "credit_glm_score_psi"
 READY_NAME: Final = "credit_glm_ready"
@@ -124,8 +185,7 @@ def observe_many(histogram: Histogram, values: np.ndarray) -> None:
         observe(v)
 
 
-def score_psi(counts: Sequence[float], shares: Sequence[float],
-              edges: Sequence[float]) -> float:
+def score_psi(counts: Sequence[float], shares: Sequence[float], edges: Sequence[float]) -> float:
     """PSI of a window, given its count per baseline bin, against the baseline shares.
 
     The window's shares are those :func:`credit_glm.metrics.bin_proportions` gives (same
@@ -146,8 +206,9 @@ def score_psi(counts: Sequence[float], shares: Sequence[float],
 class _ScrapeCollector(Collector):
     """The source's metrics plus the score PSI computed from the summed window counts."""
 
-    def __init__(self, source: Collector, shares: Sequence[float],
-                 edges: Sequence[float], ready: bool) -> None:
+    def __init__(
+        self, source: Collector, shares: Sequence[float], edges: Sequence[float], ready: bool
+    ) -> None:
         self._source = source
         self._shares = shares
         self._edges = edges
@@ -162,20 +223,31 @@ class _ScrapeCollector(Collector):
                     if 0 <= b < len(counts):
                         counts[b] += sample.value
             yield family
-        yield GaugeMetricFamily(READY_NAME, "1 while /ready answers 200 (model loaded, self-check "
-                                "passed, not draining), else 0.", value=1.0 if self._ready else 0.0)
+        yield GaugeMetricFamily(
+            READY_NAME,
+            "1 while /ready answers 200 (model loaded, self-check passed, not draining), else 0.",
+            value=1.0 if self._ready else 0.0,
+        )
         size = sum(counts)
-        yield GaugeMetricFamily(PSI_SIZE_NAME, "Scores in the rolling PSI window over live "
-                                "workers.", value=size)
-        psi = score_psi([max(round(c), 0) for c in counts], self._shares, self._edges) \
-            if size >= 1 else float("nan")
-        yield GaugeMetricFamily(PSI_NAME, "Population stability index of the rolling window of "
-                                "scores against the training baseline (NaN while empty).",
-                                value=psi)
+        yield GaugeMetricFamily(
+            PSI_SIZE_NAME, "Scores in the rolling PSI window over live workers.", value=size
+        )
+        psi = (
+            score_psi([max(round(c), 0) for c in counts], self._shares, self._edges)
+            if size >= 1
+            else float("nan")
+        )
+        yield GaugeMetricFamily(
+            PSI_NAME,
+            "Population stability index of the rolling window of "
+            "scores against the training baseline (NaN while empty).",
+            value=psi,
+        )
 
 
-def render(shares: Sequence[float], edges: Sequence[float],
-           accept: str = "", ready: bool = True) -> tuple[bytes, str]:
+def render(
+    shares: Sequence[float], edges: Sequence[float], accept: str = "", ready: bool = True
+) -> tuple[bytes, str]:
     """Every metric, across workers when multiprocess, in the format ``accept`` asks for
     (Prometheus text 0.0.4 by default, OpenMetrics on request); returns body and content type.
     """
@@ -183,7 +255,8 @@ def render(shares: Sequence[float], edges: Sequence[float],
     if multiprocess_enabled():
         source = CollectorRegistry(auto_describe=False)
         multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
-            source, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])
+            source, path=os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        )
         registry.register(_ScrapeCollector(source, shares, edges, ready))
     else:
         registry.register(_ScrapeCollector(REGISTRY, shares, edges, ready))

@@ -33,8 +33,13 @@ from credit_glm.scoring import ScoringModel
 from credit_glm.service.encoding import DesignEncoder, Scorer
 from credit_glm.service.validation import RecordValidator, SchemaCompileError
 
-__all__ = ["SELF_CHECK_TOLERANCE", "SUPPORTED_FORMAT_VERSIONS", "ServedModel", "load_served_model",
-           "served_model_from_card"]
+__all__ = [
+    "SELF_CHECK_TOLERANCE",
+    "SUPPORTED_FORMAT_VERSIONS",
+    "ServedModel",
+    "load_served_model",
+    "served_model_from_card",
+]
 
 # The recorded self-check probability and the served one come from the same function on the
 # same row; a difference beyond this means a different model or a broken numeric stack.
@@ -86,8 +91,9 @@ class ServedModel:
         """:meth:`predict` of one validated record (field -> value)."""
         row = self.encoder.encode_record(record)
         if row is None:
-            X = design_matrix(self.scorer.spec, {c: [record.get(c)]
-                                                 for c in self.validator.columns})
+            X = design_matrix(
+                self.scorer.spec, {c: [record.get(c)] for c in self.validator.columns}
+            )
             return float(self.rows.matrix(X)[0])
         return self.rows.row(row)
 
@@ -104,8 +110,10 @@ class ServedModel:
             return False, f"the recorded self-check row cannot be scored: {err}"
         expected = float(recorded["probability_of_default"])
         if not abs(p - expected) <= SELF_CHECK_TOLERANCE:
-            return False, (f"self-check prediction {p!r} differs from the recorded "
-                           f"{expected!r} by more than {SELF_CHECK_TOLERANCE:g}")
+            return False, (
+                f"self-check prediction {p!r} differs from the recorded "
+                f"{expected!r} by more than {SELF_CHECK_TOLERANCE:g}"
+            )
         return True, f"self-check prediction {p!r} matches the recorded value"
 
 
@@ -125,8 +133,9 @@ def _baseline(card: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[float, 
     return interior, tuple(shares)
 
 
-def served_model_from_card(card: Mapping[str, Any], settings: ServingConfig,
-                           path: str = "<card>") -> ServedModel:
+def served_model_from_card(
+    card: Mapping[str, Any], settings: ServingConfig, path: str = "<card>"
+) -> ServedModel:
     """Build the served model from a verified card (pins and hashes are checked by the caller).
 
     Raises
@@ -141,20 +150,32 @@ def served_model_from_card(card: Mapping[str, Any], settings: ServingConfig,
         schema = build_schema(data, "inference", required=scorer.spec.columns)
         validator = RecordValidator.from_schema(schema, scorer.spec.columns)
         edges, shares = _baseline(card)
-        cutoff = settings.cutoff if settings.cutoff is not None else float(
-            card["decision"]["cutoff"])
+        cutoff = (
+            settings.cutoff if settings.cutoff is not None else float(card["decision"]["cutoff"])
+        )
         for key in ("self_check", "model_version", "config", "config_sha256"):
             card[key]  # noqa: B018 - presence check
     except SchemaCompileError as err:
-        raise ArtifactError(f"model card {path!r}: its schema cannot be compiled for "
-                            f"serving: {err}") from None
+        raise ArtifactError(
+            f"model card {path!r}: its schema cannot be compiled for serving: {err}"
+        ) from None
     except (KeyError, TypeError, ValueError, ConfigError) as err:
-        raise ArtifactError(f"model card {path!r} cannot be served: "
-                            f"{type(err).__name__}: {err}") from None
-    return ServedModel(card=card, path=path, scorer=scorer, data=data, schema=schema,
-                       validator=validator, encoder=DesignEncoder(scorer),
-                       rows=Scorer(scorer), cutoff=cutoff,
-                       psi_edges=edges, psi_shares=shares)
+        raise ArtifactError(
+            f"model card {path!r} cannot be served: {type(err).__name__}: {err}"
+        ) from None
+    return ServedModel(
+        card=card,
+        path=path,
+        scorer=scorer,
+        data=data,
+        schema=schema,
+        validator=validator,
+        encoder=DesignEncoder(scorer),
+        rows=Scorer(scorer),
+        cutoff=cutoff,
+        psi_edges=edges,
+        psi_shares=shares,
+    )
 
 
 def load_served_model(settings: ServingConfig) -> ServedModel:
@@ -180,13 +201,17 @@ def load_served_model(settings: ServingConfig) -> ServedModel:
             raise ArtifactError(f"model card {path!r} {problem}; refusing to serve it")
     pinned_sha = settings.expected_model_sha256
     if pinned_sha is not None and pinned_sha != card["model_sha256"]:
-        raise ArtifactError(f"serving.expected_model_sha256 is pinned to {pinned_sha}, but "
-                            f"{path!r} holds model {card['model_sha256']} "
-                            f"({card.get('model_version')}); refusing to serve it")
+        raise ArtifactError(
+            f"serving.expected_model_sha256 is pinned to {pinned_sha}, but "
+            f"{path!r} holds model {card['model_sha256']} "
+            f"({card.get('model_version')}); refusing to serve it"
+        )
     pinned_version = settings.model_version
     if pinned_version is not None and pinned_version != card.get("model_version"):
-        raise ArtifactError(f"serving.model_version is pinned to {pinned_version!r}, but "
-                            f"{path!r} holds {card.get('model_version')!r}; refusing to serve it")
+        raise ArtifactError(
+            f"serving.model_version is pinned to {pinned_version!r}, but "
+            f"{path!r} holds {card.get('model_version')!r}; refusing to serve it"
+        )
     served = served_model_from_card(card, settings, path)
     passed, why = served.self_check()
     if not passed:

@@ -104,8 +104,12 @@ def features_schema(model: ServedModel) -> dict[str, Any]:
             prop["description"] = description
         properties[name] = prop
     required = [n for n, r in model.validator.rules.items() if r.required]
-    return {"type": "object", "properties": properties, "required": required,
-            "additionalProperties": not model.validator.strict}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": not model.validator.strict,
+    }
 
 
 def _problem_schema() -> dict[str, Any]:
@@ -143,16 +147,31 @@ def _problem_schema() -> dict[str, Any]:
 
 
 def _problems(*codes: int) -> dict[str, Any]:
-    text = {400: "Malformed JSON", 404: "Not found", 405: "Method not allowed",
-            413: "Body over serving.max_body_bytes", 415: "Content-Type is not application/json",
-            422: "The request breaks the schema", 500: "Internal error"}
-    return {str(c): {"description": text[c], "content": {
-        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}} for c in codes}
+    text = {
+        400: "Malformed JSON",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Body over serving.max_body_bytes",
+        415: "Content-Type is not application/json",
+        422: "The request breaks the schema",
+        500: "Internal error",
+    }
+    return {
+        str(c): {
+            "description": text[c],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for c in codes
+    }
 
 
 def _ok(ref: str, description: str) -> dict[str, Any]:
-    return {"200": {"description": description, "content": {
-        _JSON: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}}
+    return {
+        "200": {
+            "description": description,
+            "content": {_JSON: {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+        }
+    }
 
 
 def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, Any]:
@@ -165,89 +184,160 @@ def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, A
             "decision": {"type": "string", "enum": ["accept", "decline"]},
         },
     }
-    envelope_props = {"request_id": {"type": "string"}, "model_version": {"type": "string"},
-                      "cutoff": {"type": "number"}}
+    envelope_props = {
+        "request_id": {"type": "string"},
+        "model_version": {"type": "string"},
+        "cutoff": {"type": "number"},
+    }
     schemas: dict[str, Any] = {
         "Features": features_schema(model),
         "PredictRequest": {
-            "type": "object", "required": ["features"], "additionalProperties": False,
-            "properties": {"features": {"$ref": "#/components/schemas/Features"}}},
+            "type": "object",
+            "required": ["features"],
+            "additionalProperties": False,
+            "properties": {"features": {"$ref": "#/components/schemas/Features"}},
+        },
         "BatchRequest": {
-            "type": "object", "required": ["instances"], "additionalProperties": False,
-            "properties": {"instances": {
-                "type": "array", "minItems": 1, "maxItems": settings.max_batch_rows,
-                "items": {"$ref": "#/components/schemas/Features"}}}},
+            "type": "object",
+            "required": ["instances"],
+            "additionalProperties": False,
+            "properties": {
+                "instances": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": settings.max_batch_rows,
+                    "items": {"$ref": "#/components/schemas/Features"},
+                }
+            },
+        },
         "Prediction": prediction,
         "PredictResponse": {
             "type": "object",
-            "required": ["request_id", "model_version", "cutoff", "probability_of_default",
-                         "decision"],
-            "properties": {**envelope_props, **prediction["properties"]}},
+            "required": [
+                "request_id",
+                "model_version",
+                "cutoff",
+                "probability_of_default",
+                "decision",
+            ],
+            "properties": {**envelope_props, **prediction["properties"]},
+        },
         "BatchResponse": {
-            "type": "object", "required": ["request_id", "model_version", "cutoff",
-                                           "predictions"],
-            "properties": {**envelope_props, "predictions": {
-                "type": "array", "items": {"$ref": "#/components/schemas/Prediction"}}}},
-        "Health": {"type": "object", "required": ["status"],
-                   "properties": {"status": {"type": "string"}}},
-        "Ready": {"type": "object", "required": ["status", "ready"],
-                  "properties": {"status": {"type": "string"}, "ready": {"type": "boolean"},
-                                 "model_version": {"type": "string"},
-                                 "reason": {"type": "string"}}},
+            "type": "object",
+            "required": ["request_id", "model_version", "cutoff", "predictions"],
+            "properties": {
+                **envelope_props,
+                "predictions": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/Prediction"},
+                },
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"type": "string"}},
+        },
+        "Ready": {
+            "type": "object",
+            "required": ["status", "ready"],
+            "properties": {
+                "status": {"type": "string"},
+                "ready": {"type": "boolean"},
+                "model_version": {"type": "string"},
+                "reason": {"type": "string"},
+            },
+        },
         "ModelInfo": {
             "type": "object",
             "description": "The public summary of the served model (the full card, less "
-                           "filesystem paths, and the metrics are on the admin port).",
+            "filesystem paths, and the metrics are on the admin port).",
             "required": ["model_version", "model_sha256", "features", "decision"],
             "properties": {
-                "model_version": {"type": "string"}, "model_sha256": {"type": "string"},
+                "model_version": {"type": "string"},
+                "model_sha256": {"type": "string"},
                 "created_at": {"type": "string"},
-                "target": {"type": "object", "properties": {"column": {"type": "string"},
-                                                            "event": {"type": "string"}}},
-                "features": {"type": "object", "required": ["columns", "json_schema"],
-                             "properties": {"columns": {"type": "array",
-                                                        "items": {"type": "string"}},
-                                            "json_schema": {"type": "object"}}},
-                "decision": {"type": "object", "required": ["cutoff"],
-                             "properties": {"cutoff": {"type": "number"},
-                                            "rule": {"type": "string"}}},
-                "reject_extra_fields": {"type": "boolean"}}},
+                "target": {
+                    "type": "object",
+                    "properties": {"column": {"type": "string"}, "event": {"type": "string"}},
+                },
+                "features": {
+                    "type": "object",
+                    "required": ["columns", "json_schema"],
+                    "properties": {
+                        "columns": {"type": "array", "items": {"type": "string"}},
+                        "json_schema": {"type": "object"},
+                    },
+                },
+                "decision": {
+                    "type": "object",
+                    "required": ["cutoff"],
+                    "properties": {"cutoff": {"type": "number"}, "rule": {"type": "string"}},
+                },
+                "reject_extra_fields": {"type": "boolean"},
+            },
+        },
         "Problem": _problem_schema(),
     }
 
     def post(op: str, summary: str, request: str, response: str) -> dict[str, Any]:
-        return {"post": {
-            "operationId": op, "summary": summary,
-            "requestBody": {"required": True, "content": {
-                _JSON: {"schema": {"$ref": f"#/components/schemas/{request}"}}}},
-            "responses": {**_ok(response, "Scored"), **_problems(400, 413, 415, 422)}}}
+        return {
+            "post": {
+                "operationId": op,
+                "summary": summary,
+                "requestBody": {
+                    "required": True,
+                    "content": {_JSON: {"schema": {"$ref": f"#/components/schemas/{request}"}}},
+                },
+                "responses": {**_ok(response, "Scored"), **_problems(400, 413, 415, 422)},
+            }
+        }
 
     def get(op: str, summary: str, responses: Mapping[str, Any]) -> dict[str, Any]:
         return {"get": {"operationId": op, "summary": summary, "responses": dict(responses)}}
 
-    ready_503 = {"503": {"description": "Not ready (starting, failed self-check or draining)",
-                         "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Ready"}}}}}
+    ready_503 = {
+        "503": {
+            "description": "Not ready (starting, failed self-check or draining)",
+            "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Ready"}}},
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "credit-glm scoring service",
             "version": model.version,
-            "description": (f"Probability of default from model {model.version} "
-                            f"(model_sha256 {model.sha256}). Requests are validated against "
-                            "the schema the model was trained with."),
+            "description": (
+                f"Probability of default from model {model.version} "
+                f"(model_sha256 {model.sha256}). Requests are validated against "
+                "the schema the model was trained with."
+            ),
         },
         "paths": {
             "/health": get("health", "Liveness", _ok("Health", "Alive")),
             "/ready": get("ready", "Readiness", {**_ok("Ready", "Ready"), **ready_503}),
-            "/predict": post("predict", "Score one applicant", "PredictRequest",
-                             "PredictResponse"),
-            "/predict/batch": post("predictBatch", "Score up to serving.max_batch_rows "
-                                   "applicants", "BatchRequest", "BatchResponse"),
-            "/model/info": get("modelInfo", "The served model: version, hash, input schema, "
-                               "cut-off", _ok("ModelInfo", "Model summary")),
-            "/openapi.json": get("openapi", "This document", {"200": {
-                "description": "OpenAPI 3.1", "content": {_JSON: {"schema": {
-                    "type": "object"}}}}}),
+            "/predict": post("predict", "Score one applicant", "PredictRequest", "PredictResponse"),
+            "/predict/batch": post(
+                "predictBatch",
+                "Score up to serving.max_batch_rows applicants",
+                "BatchRequest",
+                "BatchResponse",
+            ),
+            "/model/info": get(
+                "modelInfo",
+                "The served model: version, hash, input schema, cut-off",
+                _ok("ModelInfo", "Model summary"),
+            ),
+            "/openapi.json": get(
+                "openapi",
+                "This document",
+                {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {_JSON: {"schema": {"type": "object"}}},
+                    }
+                },
+            ),
         },
         "components": {"schemas": schemas},
     }

@@ -84,10 +84,17 @@ class Problem(Exception):
         False when validation stopped before the end of the input: ``errors`` are those found.
     """
 
-    def __init__(self, kind: str, detail: str, errors: Sequence[FieldError] = (),
-                 base: tuple[str, ...] = (), headers: Mapping[str, str] | None = None,
-                 extra: Mapping[str, Any] | None = None, listed: int | None = None,
-                 complete: bool = True) -> None:
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        errors: Sequence[FieldError] = (),
+        base: tuple[str, ...] = (),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        listed: int | None = None,
+        complete: bool = True,
+    ) -> None:
         super().__init__(detail)
         self.kind = kind
         self.status, self.title = TITLES[kind]
@@ -137,7 +144,7 @@ def problem_body(problem: Problem, instance: str, request_id: str) -> dict[str, 
         "request_id": request_id,
     }
     if problem.errors:
-        listed = problem.errors[:problem.listed]
+        listed = problem.errors[: problem.listed]
         body["error_count"] = sum(e.count for e in problem.errors)
         body["errors"] = error_entries(listed, problem.base)
         if len(problem.errors) > len(listed) or not problem.complete:
@@ -159,5 +166,13 @@ def dumps(body: Mapping[str, Any]) -> str:
 def bare_problem(status: int, title: str, kind: str, detail: str, instance: str = "") -> bytes:
     """A problem body outside the Flask app (the worker's, gunicorn's, the admin port's
     errors): no request id, no validation errors."""
-    return dumps({"type": problem_type(kind), "title": title, "status": status,
-                  "detail": detail, "instance": instance, "request_id": ""}).encode()
+    return dumps(
+        {
+            "type": problem_type(kind),
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+            "request_id": "",
+        }
+    ).encode()

@@ -25,14 +25,22 @@ from typing import IO
 from credit_glm.config import AppConfig, ServingConfig
 from credit_glm.errors import CreditGLMError
 
-__all__ = ["METRICS_MARKER", "MetricsDirError", "port_problem", "port_served",
-           "prepare_metrics_dir", "serve"]
+__all__ = [
+    "METRICS_MARKER",
+    "MetricsDirError",
+    "port_problem",
+    "port_served",
+    "prepare_metrics_dir",
+    "serve",
+]
 
 # Written into the metrics directory by the service: only a directory holding it (or an empty
 # one) has its *.db files deleted at start. Its lock is held while the server runs.
 METRICS_MARKER = ".credit-glm-metrics"
-_MARKER_TEXT = ("This directory holds the Prometheus multiprocess files of a credit-glm server "
-                "(python -m credit_glm mode=serve); the server deletes its *.db files at start.\n")
+_MARKER_TEXT = (
+    "This directory holds the Prometheus multiprocess files of a credit-glm server "
+    "(python -m credit_glm mode=serve); the server deletes its *.db files at start.\n"
+)
 
 # the open, locked marker of this server (inherited by its workers, so the lock outlives the
 # master only as long as a worker does)
@@ -75,15 +83,18 @@ def prepare_metrics_dir(settings: ServingConfig) -> tuple[Path, bool]:
             raise MetricsDirError(
                 f"{key} {chosen!r} is not empty and was not made by this service (it has no "
                 f"{METRICS_MARKER} file): the service deletes the metric files of its "
-                "directory at start, so name a new or empty directory")
+                "directory at start, so name a new or empty directory"
+            )
         handle = open(marker, "a+", encoding="utf-8")  # noqa: SIM115 - held while serving
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
             handle.close()
             if err.errno in (errno.EWOULDBLOCK, errno.EACCES):
-                raise MetricsDirError(f"{key} {chosen!r} is in use by another running server; "
-                                      "give each server its own directory") from None
+                raise MetricsDirError(
+                    f"{key} {chosen!r} is in use by another running server; "
+                    "give each server its own directory"
+                ) from None
             raise
         handle.seek(0)
         handle.truncate()
@@ -160,9 +171,11 @@ def serve(app: AppConfig) -> int:
     """Serve ``app.serving.model_path`` until SIGTERM/SIGINT; return the exit code."""
     settings = app.serving
     if "prometheus_client" in sys.modules and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        print("error: prometheus_client was imported before the service could enable its "
-              "multiprocess mode; start the server with python -m credit_glm mode=serve",
-              file=sys.stderr)
+        print(
+            "error: prometheus_client was imported before the service could enable its "
+            "multiprocess mode; start the server with python -m credit_glm mode=serve",
+            file=sys.stderr,
+        )
         return 2
     try:
         metrics_dir, created = prepare_metrics_dir(settings)
@@ -190,8 +203,11 @@ def serve(app: AppConfig) -> int:
             print(f"error: {err}", file=sys.stderr)
             return err.exit_code
         if settings.port and port_served(settings.host, settings.port):
-            print(f"error: serving.port {settings.port} is already served by another process "
-                  f"(on {settings.host}); stop it or choose another port", file=sys.stderr)
+            print(
+                f"error: serving.port {settings.port} is already served by another process "
+                f"(on {settings.host}); stop it or choose another port",
+                file=sys.stderr,
+            )
             return 2
         problem = port_problem(settings.host, settings.port, settings.reuse_port)
         if problem is not None:
@@ -201,23 +217,32 @@ def serve(app: AppConfig) -> int:
             try:
                 admin = AdminServer(settings.admin_host, settings.admin_port)
             except OSError as err:
-                print(f"error: serving.admin_port: cannot listen on {settings.admin_host}:"
-                      f"{settings.admin_port}: {err.strerror or err}", file=sys.stderr)
+                print(
+                    f"error: serving.admin_port: cannot listen on {settings.admin_host}:"
+                    f"{settings.admin_port}: {err.strerror or err}",
+                    file=sys.stderr,
+                )
                 return 2
         readiness = Readiness()
         wsgi = create_app(model, settings, readiness)
-        print(f"serving model {model.version} (sha256 {model.sha256}) from {model.path} on "
-              f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)",
-              file=sys.stderr, flush=True)
+        print(
+            f"serving model {model.version} (sha256 {model.sha256}) from {model.path} on "
+            f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)",
+            file=sys.stderr,
+            flush=True,
+        )
         if admin is None:
-            print("admin port disabled (serving.admin_port is null): no /metrics",
-                  file=sys.stderr, flush=True)
+            print(
+                "admin port disabled (serving.admin_port is null): no /metrics",
+                file=sys.stderr,
+                flush=True,
+            )
         else:
             state = wsgi.extensions["credit_glm"]
-            admin_pid = admin.start(AdminApp(
-                model, settings, lambda: state.ready and not readiness.draining))
-            print(f"admin on {admin.url} (/metrics, /model/info)", file=sys.stderr,
-                  flush=True)
+            admin_pid = admin.start(
+                AdminApp(model, settings, lambda: state.ready and not readiness.draining)
+            )
+            print(f"admin on {admin.url} (/metrics, /model/info)", file=sys.stderr, flush=True)
         try:
             ServiceApplication(wsgi, settings, readiness).run()
         except SystemExit as err:
@@ -229,8 +254,10 @@ def serve(app: AppConfig) -> int:
             sys.stderr.flush()
             os._exit(code)
         if code:
-            print(f"error: the server stopped with exit code {code} (see the log above)",
-                  file=sys.stderr)
+            print(
+                f"error: the server stopped with exit code {code} (see the log above)",
+                file=sys.stderr,
+            )
         return code
     finally:
         if os.getpid() == master:

@@ -145,8 +145,13 @@ class FieldRule:
 
     @property
     def json_type(self) -> str:
-        return {"float": "a number", "int": "an integer", "category": "a string",
-                "bool": "true or false", "date": "a date string"}[self.kind]
+        return {
+            "float": "a number",
+            "int": "an integer",
+            "category": "a string",
+            "bool": "true or false",
+            "date": "a date string",
+        }[self.kind]
 
 
 def _kind_of(dtype: Any) -> str:
@@ -166,8 +171,9 @@ def _kind_of(dtype: Any) -> str:
 
 def _compile_column(name: str, column: pa.Column) -> FieldRule:
     if not column.coerce or column.regex or column.unique:
-        raise SchemaCompileError(f"column {name!r}: only coerce=True, regex=False, unique=False "
-                                 "columns are compiled")
+        raise SchemaCompileError(
+            f"column {name!r}: only coerce=True, regex=False, unique=False columns are compiled"
+        )
     kind = _kind_of(column.dtype)
     finite = False
     minimum: float | None = None
@@ -190,9 +196,17 @@ def _compile_column(name: str, column: pa.Column) -> FieldRule:
     coerce = None
     if kind == "date":
         coerce = column.dtype.coerce
-    return FieldRule(name=name, kind=kind, required=bool(column.required),
-                     nullable=bool(column.nullable), finite=finite, minimum=minimum,
-                     maximum=maximum, categories=categories, coerce=coerce)
+    return FieldRule(
+        name=name,
+        kind=kind,
+        required=bool(column.required),
+        nullable=bool(column.nullable),
+        finite=finite,
+        minimum=minimum,
+        maximum=maximum,
+        categories=categories,
+        coerce=coerce,
+    )
 
 
 def _fast_predicate(rule: FieldRule) -> Callable[[Any], bool]:
@@ -215,8 +229,7 @@ def _fast_predicate(rule: FieldRule) -> Callable[[Any], bool]:
     return lambda v: False
 
 
-def _column_ok(rule: FieldRule, values: tuple[Any, ...],
-               allowed: frozenset[str] | None) -> bool:
+def _column_ok(rule: FieldRule, values: tuple[Any, ...], allowed: frozenset[str] | None) -> bool:
     """True only when every value of a column certainly passes (see ``_fast_predicate``)."""
     kind = rule.kind
     if kind == "category":
@@ -292,8 +305,9 @@ def echo_text(text: str, limit: int = _ECHO_CHARS) -> str:
     return text
 
 
-def unknown_field_errors(record: Mapping[str, Any], declared: Collection[str],
-                         message: str, row: int | None = None) -> list[FieldError]:
+def unknown_field_errors(
+    record: Mapping[str, Any], declared: Collection[str], message: str, row: int | None = None
+) -> list[FieldError]:
     """The ``unknown_field`` errors of the keys of ``record`` not in ``declared``.
 
     One error per key up to :data:`LISTED_UNKNOWN_FIELDS` of them, else one error for them all
@@ -303,13 +317,23 @@ def unknown_field_errors(record: Mapping[str, Any], declared: Collection[str],
     n = len(record.keys() - declared)
     if n == 0:
         return []
-    first = [echo_text(k, 100) for k in
-             islice((k for k in record if k not in declared), LISTED_UNKNOWN_FIELDS)]
+    first = [
+        echo_text(k, 100)
+        for k in islice((k for k in record if k not in declared), LISTED_UNKNOWN_FIELDS)
+    ]
     if n <= LISTED_UNKNOWN_FIELDS:
         return [FieldError(k, "unknown_field", message, row=row) for k in first]
     names = ", ".join(repr(k) for k in first)
-    return [FieldError("", "unknown_field", f"{n} unknown fields, the first {len(first)}: "
-                       f"{names} ({message})", row=row, count=n, fields=tuple(first))]
+    return [
+        FieldError(
+            "",
+            "unknown_field",
+            f"{n} unknown fields, the first {len(first)}: {names} ({message})",
+            row=row,
+            count=n,
+            fields=tuple(first),
+        )
+    ]
 
 
 def json_pointer(*parts: str | int) -> str:
@@ -330,8 +354,9 @@ class RecordValidator:
         The fields the model reads, in the order :meth:`to_columns` returns them.
     """
 
-    def __init__(self, rules: Mapping[str, FieldRule], strict: bool,
-                 columns: Sequence[str]) -> None:
+    def __init__(
+        self, rules: Mapping[str, FieldRule], strict: bool, columns: Sequence[str]
+    ) -> None:
         self.rules = dict(rules)
         self.strict = strict
         self.columns = tuple(columns)
@@ -342,8 +367,9 @@ class RecordValidator:
         self._required_order = tuple(n for n, r in self.rules.items() if r.required)
         self._required = frozenset(self._required_order)
         self._fast = {n: _fast_predicate(r) for n, r in self.rules.items()}
-        self._allowed = {n: frozenset(r.categories) for n, r in self.rules.items()
-                         if r.categories is not None}
+        self._allowed = {
+            n: frozenset(r.categories) for n, r in self.rules.items() if r.categories is not None
+        }
 
     @classmethod
     def from_schema(cls, schema: pa.DataFrameSchema, columns: Sequence[str]) -> RecordValidator:
@@ -356,8 +382,10 @@ class RecordValidator:
             compiled; the service then refuses to start rather than skip a rule.
         """
         unsupported = {
-            "dataframe checks": bool(schema.checks), "unique": bool(schema.unique),
-            "ordered": bool(schema.ordered), "index": schema.index is not None,
+            "dataframe checks": bool(schema.checks),
+            "unique": bool(schema.unique),
+            "ordered": bool(schema.ordered),
+            "index": schema.index is not None,
             "add_missing_columns": bool(schema.add_missing_columns),
             "drop_invalid_rows": bool(schema.drop_invalid_rows),
         }
@@ -396,14 +424,26 @@ class RecordValidator:
         elif kind == "int":
             if isinstance(value, int):
                 if not _INT64_MIN <= value <= _INT64_MAX:
-                    return None, [FieldError(name, "type", "expected an integer in the 64-bit "
-                                             "range", echo_value(value))]
+                    return None, [
+                        FieldError(
+                            name,
+                            "type",
+                            "expected an integer in the 64-bit range",
+                            echo_value(value),
+                        )
+                    ]
             elif isinstance(value, float):
                 if math.isnan(value):
                     x = None
                 elif not value.is_integer() or not -(2.0**63) <= value < 2.0**63:
-                    return None, [FieldError(name, "type", "expected a whole number (it is "
-                                             "never truncated)", echo_value(value))]
+                    return None, [
+                        FieldError(
+                            name,
+                            "type",
+                            "expected a whole number (it is never truncated)",
+                            echo_value(value),
+                        )
+                    ]
                 else:
                     x = int(value)
             else:
@@ -414,53 +454,69 @@ class RecordValidator:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                return None, [FieldError(name, "type", "expected valid Unicode text",
-                                         echo_value(value))]
+                return None, [
+                    FieldError(name, "type", "expected valid Unicode text", echo_value(value))
+                ]
         elif kind == "date":
             if not isinstance(value, str) or rule.coerce is None:
                 return None, [bad_type]
             try:
                 coerced = rule.coerce(pd.Series([value], dtype=object))
             except Exception:  # noqa: BLE001 - pandera's coercion failing is the answer
-                return None, [FieldError(name, "type", "expected a date pandas can read",
-                                         echo_value(value))]
+                return None, [
+                    FieldError(name, "type", "expected a date pandas can read", echo_value(value))
+                ]
             stamp = coerced.iloc[0]
             x = None if pd.isna(stamp) else stamp
         if x is None:
             if rule.nullable:
                 return None, []
-            return None, [FieldError(name, "not_nullable", "must not be null",
-                                     echo_value(value))]
+            return None, [FieldError(name, "not_nullable", "must not be null", echo_value(value))]
         errors: list[FieldError] = []
         if rule.finite and not math.isfinite(x):
-            errors.append(FieldError(name, "finite", "must be finite (no NaN or Infinity)",
-                                     echo_value(value)))
+            errors.append(
+                FieldError(name, "finite", "must be finite (no NaN or Infinity)", echo_value(value))
+            )
         if rule.minimum is not None and not x >= rule.minimum:
-            errors.append(FieldError(name, "min", f"must be >= {rule.minimum:g}",
-                                     echo_value(value)))
+            errors.append(
+                FieldError(name, "min", f"must be >= {rule.minimum:g}", echo_value(value))
+            )
         if rule.maximum is not None and not x <= rule.maximum:
-            errors.append(FieldError(name, "max", f"must be <= {rule.maximum:g}",
-                                     echo_value(value)))
+            errors.append(
+                FieldError(name, "max", f"must be <= {rule.maximum:g}", echo_value(value))
+            )
         if rule.categories is not None and x not in rule.categories:
-            errors.append(FieldError(name, "categories", "must be one of the declared "
-                                     "categories", echo_value(value), allowed=rule.categories))
+            errors.append(
+                FieldError(
+                    name,
+                    "categories",
+                    "must be one of the declared categories",
+                    echo_value(value),
+                    allowed=rule.categories,
+                )
+            )
         return x, errors
 
     # -- one record -----------------------------------------------------------------------
-    def validate(self, record: Any, row: int | None = None) -> tuple[dict[str, Any],
-                                                                      list[FieldError]]:
+    def validate(
+        self, record: Any, row: int | None = None
+    ) -> tuple[dict[str, Any], list[FieldError]]:
         """The coerced record and every rule it breaks (empty when it is valid)."""
         if not isinstance(record, dict):
-            return {}, [FieldError("", "not_an_object", "expected a JSON object of fields",
-                                   echo_value(record), row)]
+            return {}, [
+                FieldError(
+                    "", "not_an_object", "expected a JSON object of fields", echo_value(record), row
+                )
+            ]
         errors: list[FieldError] = []
         clean: dict[str, Any] = {}
         if record.keys() <= self._declared:
             fields: Any = record.items()
         else:  # undeclared keys: counted at once, never walked one by one
             if self.strict:
-                errors = unknown_field_errors(record, self._declared,
-                                              "field not declared in the schema", row)
+                errors = unknown_field_errors(
+                    record, self._declared, "field not declared in the schema", row
+                )
             fields = ((n, record[n]) for n in self.rules if n in record)
         for name, value in fields:
             x, problems = self.check_value(self.rules[name], value)
@@ -469,8 +525,7 @@ class RecordValidator:
                 errors.extend(p.at_row(row) for p in problems)
         for name in self._required_order:
             if name not in record:
-                errors.append(FieldError(name, "required", "required field is missing",
-                                         row=row))
+                errors.append(FieldError(name, "required", "required field is missing", row=row))
         return clean, errors
 
     def fast_ok(self, record: Any) -> bool:
@@ -525,8 +580,9 @@ class RecordValidator:
             columns[name] = list(values)
         return {c: columns[c] for c in self.columns}
 
-    def to_columns(self, records: Sequence[Any], max_errors: int | None = None,
-                   deadline: float | None = None) -> ValidatedBatch:
+    def to_columns(
+        self, records: Sequence[Any], max_errors: int | None = None, deadline: float | None = None
+    ) -> ValidatedBatch:
         """Validate every record (see :class:`ValidatedBatch`).
 
         Parameters
@@ -548,8 +604,11 @@ class RecordValidator:
         budget = math.inf if max_errors is None else max_errors
         complete = True
         for i, record in enumerate(records):
-            if (deadline is not None and i % _ROWS_PER_CLOCK_CHECK == 0
-                    and time.perf_counter() > deadline):
+            if (
+                deadline is not None
+                and i % _ROWS_PER_CLOCK_CHECK == 0
+                and time.perf_counter() > deadline
+            ):
                 raise DeadlineExceeded
             if fast_ok(record):
                 valid.append(record)

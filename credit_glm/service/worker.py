@@ -103,7 +103,7 @@ class _Replay:
 
     def recv(self, size: int) -> bytes:
         chunk = bytes(self._data[:size])
-        self._data = self._data[len(chunk):]
+        self._data = self._data[len(chunk) :]
         return chunk
 
     def left(self) -> int:
@@ -112,7 +112,14 @@ class _Replay:
 
 # connection states on the event loop
 _HEADERS, _BODY, _IDLE, _READING, _POOL, _LINGER, _CLOSED = (
-    "headers", "body", "idle", "reading", "pool", "linger", "closed")
+    "headers",
+    "body",
+    "idle",
+    "reading",
+    "pool",
+    "linger",
+    "closed",
+)
 # what a read attempt in a pool thread hands back to the event loop
 _MORE, _GONE = object(), object()
 _ON_LOOP: Final = frozenset((_HEADERS, _BODY, _IDLE, _LINGER))
@@ -123,8 +130,9 @@ class BufferedConn(TConn):  # type: ignore[misc]
 
     parser: Any
 
-    def __init__(self, cfg: Any, sock: socket.socket, client: Any, server: Any,
-                 framer: RequestFramer) -> None:
+    def __init__(
+        self, cfg: Any, sock: socket.socket, client: Any, server: Any, framer: RequestFramer
+    ) -> None:
         super().__init__(cfg, sock, client, server)  # leaves the socket non-blocking
         self.buf = bytearray()
         self.framer = framer
@@ -167,9 +175,12 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self.drain_seconds = float(settings.drain_seconds)
         self.max_body_bytes = int(settings.max_body_bytes)
         # gunicorn's own header limits, as its parser computes them
-        self.max_header_bytes = (self.cfg.limit_request_line + 2
-                                 + self.cfg.limit_request_fields
-                                 * (self.cfg.limit_request_field_size + 2) + 4)
+        self.max_header_bytes = (
+            self.cfg.limit_request_line
+            + 2
+            + self.cfg.limit_request_fields * (self.cfg.limit_request_field_size + 2)
+            + 4
+        )
         self._timers: list[tuple[float, int, BufferedConn]] = []
         self._timer_seq = 0
         self._drain_until: float | None = None
@@ -184,8 +195,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         """SIGTERM: stop now when the master is stopping, else drain first (see module)."""
         if not self.alive:
             return
-        if (self.readiness.stopping or self.drain_seconds <= 0
-                or self._drain_until is not None):
+        if self.readiness.stopping or self.drain_seconds <= 0 or self._drain_until is not None:
             self.alive = False
         else:
             self._drain_until = time.monotonic() + self.drain_seconds
@@ -195,13 +205,13 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     # --- the event loop -----------------------------------------------------------------------
 
     def run(self) -> None:
-        self.poller.register(self.method_queue.fileno(), selectors.EVENT_READ,
-                             self.method_queue.run_callbacks)
+        self.poller.register(
+            self.method_queue.fileno(), selectors.EVENT_READ, self.method_queue.run_callbacks
+        )
         for listener in self.sockets:
             # inherited by every accepted socket: a response the client does not read for
             # body_timeout seconds is abandoned instead of holding a scoring thread
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-                                _timeval(self.body_timeout))
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self.body_timeout))
         self.set_accept_enabled(True)
         announced = False
         while self.alive:
@@ -216,8 +226,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             if self._drain_until is not None:
                 if not announced:
                     announced = True
-                    self.log.info("SIGTERM: this worker's /ready now answers 503; serving "
-                                  "%.1f s more, then stopping gracefully", self.drain_seconds)
+                    self.log.info(
+                        "SIGTERM: this worker's /ready now answers 503; serving "
+                        "%.1f s more, then stopping gracefully",
+                        self.drain_seconds,
+                    )
                 if time.monotonic() >= self._drain_until and not self._await_master():
                     self.alive = False
         self._stop_gracefully()
@@ -231,8 +244,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         master closes it. (A worker signalled alone leaves at once: its siblings accept.)
         """
         assert self._drain_until is not None
-        return (not self._private_listeners and self.readiness.server_draining
-                and time.monotonic() < self._drain_until + self.cfg.graceful_timeout)
+        return (
+            not self._private_listeners
+            and self.readiness.server_draining
+            and time.monotonic() < self._drain_until + self.cfg.graceful_timeout
+        )
 
     def _stop_gracefully(self) -> None:
         # a shared socket refuses new handshakes only when the whole server stops: a worker
@@ -240,8 +256,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         refuse = self._private_listeners or self.readiness.stopping
         for listener in self.sockets if refuse else ():
             if not refuse_new_connections(listener):
-                self.log.warning("cannot stop new connections on %s before closing it; "
-                                 "connections queued at the close may be reset", listener)
+                self.log.warning(
+                    "cannot stop new connections on %s before closing it; "
+                    "connections queued at the close may be reset",
+                    listener,
+                )
         self.set_accept_enabled(True)
         now = time.monotonic()
         stop_accepting = now + (ACCEPT_LINGER if refuse else 0.0)
@@ -292,8 +311,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         if len(self._timers) > 4 * self.nr_conns + 64:
             # entries outdated by a later deadline would keep closed connections (and their
             # parsers) alive until their time, for the garbage collector to walk: drop them
-            self._timers = [entry for entry in self._timers
-                            if entry[1] == entry[2].timer and entry[2].state in _ON_LOOP]
+            self._timers = [
+                entry
+                for entry in self._timers
+                if entry[1] == entry[2].timer and entry[2].state in _ON_LOOP
+            ]
             heapq.heapify(self._timers)
 
     def _expire(self) -> None:
@@ -303,11 +325,21 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             if seq != conn.timer or conn.state not in _ON_LOOP:
                 continue  # a stale entry: the connection moved on
             if conn.state == _HEADERS and conn.buf:
-                self._refuse(conn, 408, "Request Timeout", "the request header block was not "
-                             f"received within serving.header_timeout ({self.header_timeout:g} s)")
+                self._refuse(
+                    conn,
+                    408,
+                    "Request Timeout",
+                    "the request header block was not "
+                    f"received within serving.header_timeout ({self.header_timeout:g} s)",
+                )
             elif conn.state == _BODY:
-                self._refuse(conn, 408, "Request Timeout", "the request body was not received "
-                             f"within serving.body_timeout ({self.body_timeout:g} s)")
+                self._refuse(
+                    conn,
+                    408,
+                    "Request Timeout",
+                    "the request body was not received "
+                    f"within serving.body_timeout ({self.body_timeout:g} s)",
+                )
             else:
                 self._close(conn)  # idle, never sent a byte, or done lingering
 
@@ -417,8 +449,8 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         """Give a complete request to gunicorn's parser (the connection leaves the loop)."""
         conn.state = _POOL
         conn.timer = 0
-        conn.replay.load(bytes(conn.buf[:framing.end]))
-        del conn.buf[:framing.end]
+        conn.replay.load(bytes(conn.buf[: framing.end]))
+        del conn.buf[: framing.end]
         conn.framer.reset()
         conn.sock.setblocking(True)
 
@@ -498,8 +530,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             conn.client_closes = _client_closes(req)
             keep = self._keepalive_after(conn, self.handle_request(req, conn))
             # bytes gunicorn did not consume mean it framed the request differently: close
-            return bool(keep) and conn.replay.left() == 0 and \
-                not conn.parser.unreader.take_buffered()
+            return (
+                bool(keep) and conn.replay.left() == 0 and not conn.parser.unreader.take_buffered()
+            )
         except http.errors.NoMoreData as err:
             self.log.debug("Ignored premature client disconnection. %s", err)
         except StopIteration as err:

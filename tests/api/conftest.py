@@ -61,8 +61,14 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def call(self, method: str, path: str, body: bytes | None = None,
-             headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> Reply:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Reply:
         return http_call(self.port, method, path, body, headers, timeout)
 
     @property
@@ -74,12 +80,17 @@ class Server:
             if found:
                 return int(found.group(1))
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server named no admin port:\n"
-                                   + self.error_log()[-2000:])
+                raise RuntimeError("the server named no admin port:\n" + self.error_log()[-2000:])
             time.sleep(0.05)
 
-    def admin_call(self, method: str, path: str, body: bytes | None = None,
-                   headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> Reply:
+    def admin_call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Reply:
         return http_call(self.admin_port, method, path, body, headers, timeout)
 
     def scrape(self) -> str:
@@ -88,14 +99,15 @@ class Server:
         assert reply.status == 200, reply.body[:500]
         return reply.body.decode()
 
-    def post_json(self, path: str, payload: Any, headers: Mapping[str, str] | None = None
-                  ) -> Reply:
+    def post_json(self, path: str, payload: Any, headers: Mapping[str, str] | None = None) -> Reply:
         data = json.dumps(payload).encode()
-        return self.call("POST", path, data,
-                         {"Content-Type": "application/json", **(headers or {})})
+        return self.call(
+            "POST", path, data, {"Content-Type": "application/json", **(headers or {})}
+        )
 
-    def request_log(self, expect: Collection[str] = (), timeout: float = 5.0
-                    ) -> list[dict[str, Any]]:
+    def request_log(
+        self, expect: Collection[str] = (), timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
         """The request lines so far; waits until those of the ``expect`` request ids are
         written (the service flushes its request log every 0.2 s)."""
         deadline = time.monotonic() + timeout
@@ -121,8 +133,14 @@ class Server:
         return int(self.proc.returncode)
 
 
-def http_call(port: int, method: str, path: str, body: bytes | None = None,
-              headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> Reply:
+def http_call(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Reply:
     """One request on a new connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -143,15 +161,32 @@ def free_port() -> int:
 def serve_command(card: Path, port: int, workdir: Path, *overrides: str) -> list[str]:
     """The command line of a server on ``port``; the admin port is a free one unless an
     override names it."""
-    admin = [] if any(o.startswith("serving.admin_port=") for o in overrides) else [
-        "serving.admin_port=0"]
-    return [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={port}",
-            f"serving.model_path={card}", f"serving.metrics_dir={workdir / 'metrics'}",
-            f"hydra.run.dir={workdir / 'outputs'}", *admin, *overrides]
+    admin = (
+        []
+        if any(o.startswith("serving.admin_port=") for o in overrides)
+        else ["serving.admin_port=0"]
+    )
+    return [
+        sys.executable,
+        "-m",
+        "credit_glm",
+        "mode=serve",
+        f"serving.port={port}",
+        f"serving.model_path={card}",
+        f"serving.metrics_dir={workdir / 'metrics'}",
+        f"hydra.run.dir={workdir / 'outputs'}",
+        *admin,
+        *overrides,
+    ]
 
 
-def start_server(workdir: Path, card: Path, *overrides: str, ready_timeout: float = 60.0,
-                 own_session: bool = False) -> Server:
+def start_server(
+    workdir: Path,
+    card: Path,
+    *overrides: str,
+    ready_timeout: float = 60.0,
+    own_session: bool = False,
+) -> Server:
     """Start a server on a free port and wait until ``/ready`` answers 200.
 
     ``own_session``: the server leads its own process group, so ``kill -TERM -PGID`` reaches
@@ -163,8 +198,14 @@ def start_server(workdir: Path, card: Path, *overrides: str, ready_timeout: floa
         stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
         args = serve_command(card, port, workdir, *overrides)
         with open(stdout, "wb") as out, open(stderr, "wb") as err:
-            proc = subprocess.Popen(args, cwd=workdir, env=cli_env(), stdout=out, stderr=err,
-                                    start_new_session=own_session)
+            proc = subprocess.Popen(
+                args,
+                cwd=workdir,
+                env=cli_env(),
+                stdout=out,
+                stderr=err,
+                start_new_session=own_session,
+            )
         server = Server(proc, port, workdir, stdout, stderr, args)
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
@@ -195,15 +236,20 @@ def card(card_path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, card_path: Path,
-           card: dict[str, Any]) -> Iterator[Server]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, card_path: Path, card: dict[str, Any]
+) -> Iterator[Server]:
     """The session's server: 2 workers x 2 threads sharing one listening socket (the other
     tests' servers use the default, one socket per worker), pinned to the trained model."""
-    srv = start_server(tmp_path_factory.mktemp("server"), card_path,
-                       f"serving.workers={WORKERS}", "serving.threads=2",
-                       "serving.reuse_port=false",
-                       f"serving.expected_model_sha256={card['model_sha256']}",
-                       f"serving.model_version={card['model_version']}")
+    srv = start_server(
+        tmp_path_factory.mktemp("server"),
+        card_path,
+        f"serving.workers={WORKERS}",
+        "serving.threads=2",
+        "serving.reuse_port=false",
+        f"serving.expected_model_sha256={card['model_sha256']}",
+        f"serving.model_version={card['model_version']}",
+    )
     try:
         yield srv
     finally:

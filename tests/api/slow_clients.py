@@ -53,7 +53,7 @@ class AttackResult:
 
 
 def _payloads(body: bytes, kind: str) -> bytes:
-    head = (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n")
+    head = b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     if kind == "stalled_body":
         return head + b"Content-Length: %d\r\n\r\n" % (len(body) + 1000) + body
     if kind == "open_headers":
@@ -61,8 +61,13 @@ def _payloads(body: bytes, kind: str) -> bytes:
     return head + _ALIVE_SLOWLORIS_HEADER * 1000  # slowloris: far more than it can send
 
 
-def _attack_loop(port: int, attackers: list[_Attacker], stop: threading.Event,
-                 result: AttackResult, rng: random.Random) -> None:
+def _attack_loop(
+    port: int,
+    attackers: list[_Attacker],
+    stop: threading.Event,
+    result: AttackResult,
+    rng: random.Random,
+) -> None:
     sel = selectors.DefaultSelector()
 
     def connect(a: _Attacker) -> None:
@@ -109,10 +114,14 @@ def _attack_loop(port: int, attackers: list[_Attacker], stop: threading.Event,
                     connect(a)
             now = time.monotonic()
             for a in attackers:
-                if (a.kind == "slowloris" and a.sock is not None and now >= a.next_send
-                        and a.sent < len(a.payload)):
+                if (
+                    a.kind == "slowloris"
+                    and a.sock is not None
+                    and now >= a.next_send
+                    and a.sent < len(a.payload)
+                ):
                     try:
-                        a.sock.send(a.payload[a.sent:a.sent + 1])
+                        a.sock.send(a.payload[a.sent : a.sent + 1])
                         a.sent += 1
                     except OSError:
                         pass  # closed by the server: the read side notices
@@ -131,8 +140,14 @@ def _send_all(sock: socket.socket, data: bytes) -> None:
     sock.setblocking(False)
 
 
-def _good_client(port: int, body: bytes, bound: float, stop: threading.Event,
-                 result: AttackResult, lock: threading.Lock) -> None:
+def _good_client(
+    port: int,
+    body: bytes,
+    bound: float,
+    stop: threading.Event,
+    result: AttackResult,
+    lock: threading.Lock,
+) -> None:
     headers = {"Content-Type": "application/json"}
     while not stop.is_set():
         started = time.monotonic()
@@ -161,27 +176,41 @@ def _good_client(port: int, body: bytes, bound: float, stop: threading.Event,
         time.sleep(0.02)
 
 
-def run_attack(port: int, body: bytes, duration: float, *, stalled_bodies: int = 2,
-               open_headers: int = 4, slowloris: int = 100, good_clients: int = 4,
-               bound: float = 3.0, seed: int = 0) -> AttackResult:
+def run_attack(
+    port: int,
+    body: bytes,
+    duration: float,
+    *,
+    stalled_bodies: int = 2,
+    open_headers: int = 4,
+    slowloris: int = 100,
+    good_clients: int = 4,
+    bound: float = 3.0,
+    seed: int = 0,
+) -> AttackResult:
     """Attack ``127.0.0.1:port`` for ``duration`` seconds while ``good_clients`` threads send
     ``/predict`` requests (one connection each), each counted good if a 200 within ``bound``.
 
     The attack connections open first (and a second passes) before the good clients start.
     """
     rng = random.Random(seed)
-    attackers = [_Attacker(kind, _payloads(body, kind))
-                 for kind, n in (("stalled_body", stalled_bodies),
-                                 ("open_headers", open_headers), ("slowloris", slowloris))
-                 for _ in range(n)]
+    attackers = [
+        _Attacker(kind, _payloads(body, kind))
+        for kind, n in (
+            ("stalled_body", stalled_bodies),
+            ("open_headers", open_headers),
+            ("slowloris", slowloris),
+        )
+        for _ in range(n)
+    ]
     result = AttackResult()
     stop_attack, stop_good = threading.Event(), threading.Event()
     lock = threading.Lock()
-    attack = threading.Thread(target=_attack_loop,
-                              args=(port, attackers, stop_attack, result, rng))
-    good = [threading.Thread(target=_good_client,
-                             args=(port, body, bound, stop_good, result, lock))
-            for _ in range(good_clients)]
+    attack = threading.Thread(target=_attack_loop, args=(port, attackers, stop_attack, result, rng))
+    good = [
+        threading.Thread(target=_good_client, args=(port, body, bound, stop_good, result, lock))
+        for _ in range(good_clients)
+    ]
     attack.start()
     try:
         time.sleep(1.0)

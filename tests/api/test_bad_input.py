@@ -51,8 +51,7 @@ def _parse_response(data: bytes) -> Reply:
     return Reply(int(lines[0].split()[1]), headers, body[:length])
 
 
-def _raw_exchange(port: int, *parts: bytes, pause: float = 0.0, abort: bool = False
-                  ) -> bytes:
+def _raw_exchange(port: int, *parts: bytes, pause: float = 0.0, abort: bool = False) -> bytes:
     """Send ``parts`` on one connection (``pause`` seconds apart) and read until it closes;
     with ``abort`` the client closes its side after the last part without waiting."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
@@ -70,8 +69,10 @@ def _raw_exchange(port: int, *parts: bytes, pause: float = 0.0, abort: bool = Fa
 
 
 def _chunked_head(path: str = "/predict") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
 
 
 @pytest.mark.parametrize(
@@ -94,8 +95,8 @@ def _chunked_head(path: str = "/predict") -> bytes:
     ],
 )
 def test_each_broken_rule_is_a_422_naming_field_rule_and_value(
-        server: Server, good_row: dict[str, Any], change: str, field: str, rule: str,
-        value: Any) -> None:
+    server: Server, good_row: dict[str, Any], change: str, field: str, rule: str, value: Any
+) -> None:
     features = dict(good_row)
     if change == "drop":
         del features[field]
@@ -115,8 +116,7 @@ def test_each_broken_rule_is_a_422_naming_field_rule_and_value(
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_nan_and_infinity_are_422(server: Server, good_row: dict[str, Any],
-                                  literal: str) -> None:
+def test_nan_and_infinity_are_422(server: Server, good_row: dict[str, Any], literal: str) -> None:
     text = str(good_row).replace("'", '"')
     text = text.replace(f'"{INT_FIELD}": {good_row[INT_FIELD]}', f'"{INT_FIELD}": {literal}')
     body = _problem(_raw_predict(server, '{"features": ' + text + "}"), 422)
@@ -125,18 +125,24 @@ def test_nan_and_infinity_are_422(server: Server, good_row: dict[str, Any],
     assert body["errors"][0]["value"] == literal
 
 
-def test_every_problem_of_a_request_is_listed_at_once(server: Server,
-                                                     good_row: dict[str, Any]) -> None:
+def test_every_problem_of_a_request_is_listed_at_once(
+    server: Server, good_row: dict[str, Any]
+) -> None:
     features = {**good_row, INT_FIELD: 0, CATEGORY_FIELD: "spaceship", "extra": 1}
     del features["age_in_years"]
     body = _problem(server.post_json("/predict", {"features": features}), 422)
-    assert _errors(body) == {(INT_FIELD, "min"), (CATEGORY_FIELD, "categories"),
-                             ("extra", "unknown_field"), ("age_in_years", "required")}
+    assert _errors(body) == {
+        (INT_FIELD, "min"),
+        (CATEGORY_FIELD, "categories"),
+        ("extra", "unknown_field"),
+        ("age_in_years", "required"),
+    }
     assert body["error_count"] == 4
 
 
 def test_a_batch_with_bad_rows_is_rejected_whole_with_every_bad_row(
-        server: Server, good_row: dict[str, Any]) -> None:
+    server: Server, good_row: dict[str, Any]
+) -> None:
     rows: list[Any] = [dict(good_row) for _ in range(30)]
     rows[3][INT_FIELD] = 6.9
     rows[17][CATEGORY_FIELD] = "spaceship"
@@ -145,8 +151,12 @@ def test_a_batch_with_bad_rows_is_rejected_whole_with_every_bad_row(
     body = _problem(server.post_json("/predict/batch", {"instances": rows}), 422)
     assert body["invalid_rows"] == [3, 17, 29]
     got = {(e["row"], e["field"], e["rule"]) for e in body["errors"]}
-    assert got == {(3, INT_FIELD, "type"), (17, CATEGORY_FIELD, "categories"),
-                   (17, "age_in_years", "max"), (29, "", "not_an_object")}
+    assert got == {
+        (3, INT_FIELD, "type"),
+        (17, CATEGORY_FIELD, "categories"),
+        (17, "age_in_years", "max"),
+        (29, "", "not_an_object"),
+    }
     pointers = {e["pointer"] for e in body["errors"]}
     assert f"/instances/3/{INT_FIELD}" in pointers and "/instances/29" in pointers
     assert "predictions" not in body
@@ -170,29 +180,32 @@ def test_batch_size_limits(server: Server, good_row: dict[str, Any]) -> None:
         ({"features": {}, "other": 1}, {("other", "unknown_field")}),
     ],
 )
-def test_the_envelope_is_checked(server: Server, payload: Any,
-                                 errors: set[tuple[str, str]]) -> None:
+def test_the_envelope_is_checked(
+    server: Server, payload: Any, errors: set[tuple[str, str]]
+) -> None:
     body = _problem(server.post_json("/predict", payload), 422)
     assert errors <= _errors(body)
 
 
 @pytest.mark.parametrize(
-    "text", ["{", "{'features': 1}", "", "[1,]", "\u00ff\u00fe", "[" * 100_000, "1" * 5000])
+    "text", ["{", "{'features': 1}", "", "[1,]", "\u00ff\u00fe", "[" * 100_000, "1" * 5000]
+)
 def test_malformed_json_is_400(server: Server, text: str) -> None:
     body = _problem(_raw_predict(server, text), 400)
     assert body["type"] == "urn:credit-glm:problem:malformed-json"
 
 
 def test_invalid_utf8_is_400(server: Server) -> None:
-    reply = server.call("POST", "/predict", b'{"features": "\xff\xfe"}',
-                        {"Content-Type": "application/json"})
+    reply = server.call(
+        "POST", "/predict", b'{"features": "\xff\xfe"}', {"Content-Type": "application/json"}
+    )
     _problem(reply, 400)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          None])
-def test_wrong_content_type_is_415(server: Server, good_row: dict[str, Any],
-                                   content_type: str | None) -> None:
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_wrong_content_type_is_415(
+    server: Server, good_row: dict[str, Any], content_type: str | None
+) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     reply = server.call("POST", "/predict", b'{"features": {}}', headers)
     body = _problem(reply, 415)
@@ -201,8 +214,7 @@ def test_wrong_content_type_is_415(server: Server, good_row: dict[str, Any],
 
 def test_body_over_the_limit_is_413(server: Server) -> None:
     big = b'{"features": {"x": "' + b"a" * 1_100_000 + b'"}}'
-    body = _problem(server.call("POST", "/predict", big, {"Content-Type": "application/json"}),
-                    413)
+    body = _problem(server.call("POST", "/predict", big, {"Content-Type": "application/json"}), 413)
     assert body["type"] == "urn:credit-glm:problem:payload-too-large"
     assert len(body["detail"]) < 200  # the input is never echoed
 
@@ -216,8 +228,13 @@ def test_chunked_body_over_the_limit_is_413(server: Server) -> None:
 
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
-        conn.request("POST", "/predict/batch", body=chunks(), encode_chunked=True,
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/predict/batch",
+            body=chunks(),
+            encode_chunked=True,
+            headers={"Content-Type": "application/json"},
+        )
         resp = conn.getresponse()
         reply = Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
     finally:
@@ -234,15 +251,15 @@ def test_unknown_route_is_404_and_wrong_method_405(server: Server) -> None:
     _problem(server.call("DELETE", "/model/info"), 405)
 
 
-def test_long_paths_and_names_are_not_echoed_whole(server: Server,
-                                                   good_row: dict[str, Any]) -> None:
+def test_long_paths_and_names_are_not_echoed_whole(
+    server: Server, good_row: dict[str, Any]
+) -> None:
     body = _problem(server.call("GET", "/" + "x" * 3000), 404)
     assert len(body["instance"]) <= 200
     # past gunicorn's request-line limit gunicorn answers itself, as problem JSON too
     body = _problem(server.call("GET", "/" + "x" * 5000), 414)
     assert len(body["detail"]) <= 200
-    body = _problem(server.post_json("/predict", {"features": {**good_row, "k" * 5000: 1}}),
-                    422)
+    body = _problem(server.post_json("/predict", {"features": {**good_row, "k" * 5000: 1}}), 422)
     assert all(len(e["field"]) <= 100 for e in body["errors"])
 
 
@@ -252,8 +269,12 @@ def test_a_lone_surrogate_key_is_a_422_echoed_as_its_escape(server: Server, path
     envelope = "features" if path == "/predict" else "instances"
     member = "{}" if path == "/predict" else "[]"
     marker = f"surrogate-{envelope}"
-    reply = server.call("POST", path, f'{{"{envelope}": {member}, "\\ud800": 1}}'.encode(),
-                        {"Content-Type": "application/json", "X-Request-ID": marker})
+    reply = server.call(
+        "POST",
+        path,
+        f'{{"{envelope}": {member}, "\\ud800": 1}}'.encode(),
+        {"Content-Type": "application/json", "X-Request-ID": marker},
+    )
     body = _problem(reply, 422)
     reply.body.decode("utf-8")  # strict UTF-8: no lone surrogate was written
     assert ("\\ud800", "unknown_field") in _errors(body)
@@ -262,7 +283,8 @@ def test_a_lone_surrogate_key_is_a_422_echoed_as_its_escape(server: Server, path
 
 
 def test_lone_surrogates_in_fields_and_values_are_echoed_safely(
-        server: Server, good_row: dict[str, Any]) -> None:
+    server: Server, good_row: dict[str, Any]
+) -> None:
     # json.dumps writes a lone surrogate as its \u escape
     features = {**good_row, "purpose": "\udfff\ud800", "\ud800x": 1}
     body = _problem(server.post_json("/predict", {"features": features}), 422)
@@ -273,32 +295,37 @@ def test_lone_surrogates_in_fields_and_values_are_echoed_safely(
 
 
 def test_an_invalid_chunk_size_is_a_400(server: Server) -> None:
-    reply = _parse_response(_raw_exchange(server.port, _chunked_head(),
-                                          b"zz\r\n{}\r\n0\r\n\r\n"))
+    reply = _parse_response(_raw_exchange(server.port, _chunked_head(), b"zz\r\n{}\r\n0\r\n\r\n"))
     _problem(reply, 400)
 
 
 @pytest.mark.parametrize("framing", ["chunked", "content-length"])
 def test_a_client_aborting_its_upload_is_no_5xx(server: Server, framing: str) -> None:
     if framing == "chunked":
-        parts = [_chunked_head(), b"10\r\n{\"features\": {\"a"]
+        parts = [_chunked_head(), b'10\r\n{"features": {"a']
     else:
-        parts = [b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                 b"application/json\r\nContent-Length: 1000\r\n\r\n", b'{"features": {']
+        parts = [
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            b"application/json\r\nContent-Length: 1000\r\n\r\n",
+            b'{"features": {',
+        ]
     _raw_exchange(server.port, *parts, pause=0.05, abort=True)
     assert server.call("GET", "/health").status == 200  # and nothing was logged as an error
 
 
 @pytest.fixture(scope="module")
-def streaming_server(tmp_path_factory: pytest.TempPathFactory, card_path: Path
-                     ) -> Iterator[Server]:
+def streaming_server(tmp_path_factory: pytest.TempPathFactory, card_path: Path) -> Iterator[Server]:
     """A server with gunicorn's own gthread worker (``CREDIT_GLM_STOCK_WORKER=1``), which
     hands the app a body still arriving: body-reading errors then reach the app itself."""
     before = os.environ.get("CREDIT_GLM_STOCK_WORKER")
     os.environ["CREDIT_GLM_STOCK_WORKER"] = "1"  # read by the server at start (cli_env)
     try:
-        srv = start_server(tmp_path_factory.mktemp("streaming"), card_path,
-                           "serving.workers=1", "serving.threads=2")
+        srv = start_server(
+            tmp_path_factory.mktemp("streaming"),
+            card_path,
+            "serving.workers=1",
+            "serving.threads=2",
+        )
     finally:
         if before is None:
             del os.environ["CREDIT_GLM_STOCK_WORKER"]
@@ -311,25 +338,28 @@ def streaming_server(tmp_path_factory: pytest.TempPathFactory, card_path: Path
 
 
 @pytest.mark.parametrize("framing", ["chunked", "content-length"])
-def test_the_app_counts_an_aborted_upload_as_the_client_s_4xx(streaming_server: Server,
-                                                              framing: str) -> None:
+def test_the_app_counts_an_aborted_upload_as_the_client_s_4xx(
+    streaming_server: Server, framing: str
+) -> None:
     marker = f"abort-{framing}"
     if framing == "chunked":
-        head = _chunked_head().replace(b"\r\n\r\n", f"\r\nX-Request-ID: {marker}\r\n\r\n"
-                                       .encode())
-        parts = [head, b"10\r\n{\"features\": {\"a"]
+        head = _chunked_head().replace(b"\r\n\r\n", f"\r\nX-Request-ID: {marker}\r\n\r\n".encode())
+        parts = [head, b'10\r\n{"features": {"a']
     else:
-        parts = [b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
-                 b"\r\nContent-Length: 1000\r\nX-Request-ID: " + marker.encode() + b"\r\n\r\n",
-                 b'{"features": {']
+        parts = [
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+            b"\r\nContent-Length: 1000\r\nX-Request-ID: " + marker.encode() + b"\r\n\r\n",
+            b'{"features": {',
+        ]
     _raw_exchange(streaming_server.port, *parts, pause=0.2, abort=True)
     line = {r["request_id"]: r for r in streaming_server.request_log(expect=[marker])}[marker]
     assert line["status"] == 400 and line["error"] == "client_aborted"
 
 
 def test_the_app_answers_an_invalid_chunk_size_with_a_400(streaming_server: Server) -> None:
-    reply = _parse_response(_raw_exchange(streaming_server.port, _chunked_head(),
-                                          b"zz\r\n{}\r\n0\r\n\r\n"))
+    reply = _parse_response(
+        _raw_exchange(streaming_server.port, _chunked_head(), b"zz\r\n{}\r\n0\r\n\r\n")
+    )
     body = _problem(reply, 400)
     assert "chunk" in body["detail"]
 
@@ -343,8 +373,7 @@ def test_the_streaming_server_logged_no_error(streaming_server: Server) -> None:
 
 
 # --- duplicate keys, content codings, charsets, OPTIONS -------------------------------------
-def test_duplicate_keys_are_a_400_naming_the_key(server: Server,
-                                                 good_row: dict[str, Any]) -> None:
+def test_duplicate_keys_are_a_400_naming_the_key(server: Server, good_row: dict[str, Any]) -> None:
     row = json.dumps(good_row)
     # an invalid value shadowed by a valid one must not pass
     shadowed = '{"features": ' + row[:-1] + ', "duration_in_month": 0, "duration_in_month": 12}}'
@@ -356,33 +385,50 @@ def test_duplicate_keys_are_a_400_naming_the_key(server: Server,
     assert body["key"] == "instances"
 
 
-def test_a_content_encoding_other_than_identity_is_415(server: Server,
-                                                       good_row: dict[str, Any]) -> None:
+def test_a_content_encoding_other_than_identity_is_415(
+    server: Server, good_row: dict[str, Any]
+) -> None:
     data = json.dumps({"features": good_row}).encode()
-    reply = server.call("POST", "/predict", gzip.compress(data),
-                        {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    reply = server.call(
+        "POST",
+        "/predict",
+        gzip.compress(data),
+        {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     body = _problem(reply, 415)
     assert "gzip" in body["detail"]
     assert reply.headers["accept-encoding"] == "identity"
-    identity = server.call("POST", "/predict", data, {"Content-Type": "application/json",
-                                                      "Content-Encoding": "identity"})
+    identity = server.call(
+        "POST",
+        "/predict",
+        data,
+        {"Content-Type": "application/json", "Content-Encoding": "identity"},
+    )
     assert identity.status == 200
 
 
-@pytest.mark.parametrize(("charset", "status"), [
-    ("latin-1", 415), ("utf-16", 415), ("UTF-8", 200), ('"utf-8"', 200)])
-def test_a_charset_other_than_utf8_is_415(server: Server, good_row: dict[str, Any],
-                                          charset: str, status: int) -> None:
-    reply = server.call("POST", "/predict", json.dumps({"features": good_row}).encode(),
-                        {"Content-Type": f"application/json; charset={charset}"})
+@pytest.mark.parametrize(
+    ("charset", "status"), [("latin-1", 415), ("utf-16", 415), ("UTF-8", 200), ('"utf-8"', 200)]
+)
+def test_a_charset_other_than_utf8_is_415(
+    server: Server, good_row: dict[str, Any], charset: str, status: int
+) -> None:
+    reply = server.call(
+        "POST",
+        "/predict",
+        json.dumps({"features": good_row}).encode(),
+        {"Content-Type": f"application/json; charset={charset}"},
+    )
     if status == 415:
         assert charset in _problem(reply, 415)["detail"]
     else:
         assert reply.status == 200, reply.body[:300]
 
 
-@pytest.mark.parametrize(("path", "methods"), [
-    ("/predict", {"POST", "OPTIONS"}), ("/health", {"GET", "HEAD", "OPTIONS"})])
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [("/predict", {"POST", "OPTIONS"}), ("/health", {"GET", "HEAD", "OPTIONS"})],
+)
 def test_options_is_answered_in_json(server: Server, path: str, methods: set[str]) -> None:
     reply = server.call("OPTIONS", path)
     assert reply.status == 200
@@ -409,7 +455,8 @@ def test_fifty_thousand_unknown_keys_are_one_error(server: Server) -> None:
 
 
 def test_a_body_of_more_objects_than_any_valid_request_is_refused_while_parsing(
-        server: Server, good_row: dict[str, Any]) -> None:
+    server: Server, good_row: dict[str, Any]
+) -> None:
     text = json.dumps({"features": {**good_row, "purpose": [{}] * 5000}})
     body = _problem(_raw_predict(server, text), 422)
     assert body["type"] == "urn:credit-glm:problem:too-many-objects"
@@ -440,10 +487,16 @@ def test_validation_stops_at_max_errors(server: Server, good_row: dict[str, Any]
     assert "errors_truncated" not in body
 
 
-def test_request_timeout_is_a_503_and_frees_the_worker(tmp_path: Path, card_path: Path,
-                                                       good_row: dict[str, Any]) -> None:
-    srv = start_server(tmp_path, card_path, "serving.workers=1", "serving.threads=1",
-                       "serving.request_timeout=0.000001")
+def test_request_timeout_is_a_503_and_frees_the_worker(
+    tmp_path: Path, card_path: Path, good_row: dict[str, Any]
+) -> None:
+    srv = start_server(
+        tmp_path,
+        card_path,
+        "serving.workers=1",
+        "serving.threads=1",
+        "serving.request_timeout=0.000001",
+    )
     try:
         rows = [dict(good_row) for _ in range(1000)]
         for _ in range(3):  # the one thread is free again after each
@@ -461,21 +514,35 @@ def test_request_timeout_is_a_503_and_frees_the_worker(tmp_path: Path, card_path
         srv.stop()
 
 
-@pytest.mark.parametrize(("key", "limit"), [
-    ("max_body_bytes", MAX_BODY_BYTES_LIMIT), ("max_batch_rows", MAX_BATCH_ROWS_LIMIT),
-    ("max_errors", MAX_ERRORS_LIMIT)])
-def test_limits_above_their_upper_bound_are_refused_by_the_cli(tmp_path: Path, card_path: Path,
-                                                               key: str, limit: int) -> None:
-    result = run_cli(["mode=serve", f"serving.model_path={card_path}", f"serving.{key}={limit + 1}",
-                      f"hydra.run.dir={tmp_path / 'outputs'}"], tmp_path)
+@pytest.mark.parametrize(
+    ("key", "limit"),
+    [
+        ("max_body_bytes", MAX_BODY_BYTES_LIMIT),
+        ("max_batch_rows", MAX_BATCH_ROWS_LIMIT),
+        ("max_errors", MAX_ERRORS_LIMIT),
+    ],
+)
+def test_limits_above_their_upper_bound_are_refused_by_the_cli(
+    tmp_path: Path, card_path: Path, key: str, limit: int
+) -> None:
+    result = run_cli(
+        [
+            "mode=serve",
+            f"serving.model_path={card_path}",
+            f"serving.{key}={limit + 1}",
+            f"hydra.run.dir={tmp_path / 'outputs'}",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert f"serving.{key}" in result.stderr
     assert str(limit) in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_no_worker_died_and_the_server_is_still_ready(server: Server,
-                                                      good_row: dict[str, Any]) -> None:
+def test_no_worker_died_and_the_server_is_still_ready(
+    server: Server, good_row: dict[str, Any]
+) -> None:
     # runs after the abuse above (tests in a module run in order)
     assert server.call("GET", "/ready").status == 200
     last = server.post_json("/predict", {"features": good_row})

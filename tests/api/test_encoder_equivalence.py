@@ -38,12 +38,27 @@ def _every_transform() -> ScoringModel:
         FeatureSpec("c", "c", "clip", ("c",), lower=0.0, upper=10.0),
         FeatureSpec("l", "l", "log1p", ("log1p(l)",)),
         FeatureSpec("m", "m", "numeric", ("m",), missing="median", fill=2.5),
-        FeatureSpec("b", "b", "bins", tuple(f"b{x}" for x in (*_BIN_LABELS[1:], MISSING_LEVEL)),
-                    missing="level", cuts=(0.0, 5.0),
-                    levels=(*_BIN_LABELS[1:], MISSING_LEVEL), reference=_BIN_LABELS[0]),
-        FeatureSpec("o", "o", "onehot", ("o[merged]", "o[x]", "o[y]", f"o[{MISSING_LEVEL}]"),
-                    missing="level", levels=("merged", "x", "y", MISSING_LEVEL),
-                    merge=(("r1", "merged"), ("r2", "merged")), reference="z", unseen="map"),
+        FeatureSpec(
+            "b",
+            "b",
+            "bins",
+            tuple(f"b{x}" for x in (*_BIN_LABELS[1:], MISSING_LEVEL)),
+            missing="level",
+            cuts=(0.0, 5.0),
+            levels=(*_BIN_LABELS[1:], MISSING_LEVEL),
+            reference=_BIN_LABELS[0],
+        ),
+        FeatureSpec(
+            "o",
+            "o",
+            "onehot",
+            ("o[merged]", "o[x]", "o[y]", f"o[{MISSING_LEVEL}]"),
+            missing="level",
+            levels=("merged", "x", "y", MISSING_LEVEL),
+            merge=(("r1", "merged"), ("r2", "merged")),
+            reference="z",
+            unseen="map",
+        ),
         FeatureSpec("k", "k", "onehot", ("k[1]", "k[2]"), levels=("1", "2"), reference="3"),
     )
     spec = ModelSpec(features=features)
@@ -51,13 +66,22 @@ def _every_transform() -> ScoringModel:
     return ScoringModel(spec=spec, params=params, link=Link.logit)
 
 
-NUMBERS = st.one_of(st.floats(-20, 20), st.integers(-20, 20),
-                    st.sampled_from([None, math.nan, math.inf, -math.inf, -1, -1.0, -0.0, 0.0,
-                                     -0.5, 5.0, 10.0, 1e300]))
+NUMBERS = st.one_of(
+    st.floats(-20, 20),
+    st.integers(-20, 20),
+    st.sampled_from(
+        [None, math.nan, math.inf, -math.inf, -1, -1.0, -0.0, 0.0, -0.5, 5.0, 10.0, 1e300]
+    ),
+)
 COLUMN_VALUES = {
-    "a": NUMBERS, "c": NUMBERS, "l": NUMBERS, "m": NUMBERS, "b": NUMBERS,
-    "o": st.sampled_from(["x", "y", "z", "r1", "r2", "merged", "unknown", MISSING_LEVEL, None,
-                          1, 2.0]),
+    "a": NUMBERS,
+    "c": NUMBERS,
+    "l": NUMBERS,
+    "m": NUMBERS,
+    "b": NUMBERS,
+    "o": st.sampled_from(
+        ["x", "y", "z", "r1", "r2", "merged", "unknown", MISSING_LEVEL, None, 1, 2.0]
+    ),
     "k": st.sampled_from([1, 2, 3, 4, 1.0, 2.5, True, "1", "2", "3", None]),
 }
 
@@ -92,15 +116,27 @@ def _reference(model: ScoringModel, X: np.ndarray) -> np.ndarray:
     """The inverse link of each row's linear predictor, summed exactly with fractions."""
     from fractions import Fraction
 
-    etas = [float(sum((Fraction(x) * Fraction(b) for x, b in zip(row, model.params.tolist(),
-                                                                    strict=True)),
-                      Fraction(0))) for row in X.tolist()]
+    etas = [
+        float(
+            sum(
+                (
+                    Fraction(x) * Fraction(b)
+                    for x, b in zip(row, model.params.tolist(), strict=True)
+                ),
+                Fraction(0),
+            )
+        )
+        for row in X.tolist()
+    ]
     with np.errstate(over="ignore"):
         return np.asarray(inverse_link(model.link, np.array(etas)))
 
 
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def test_every_transform_encodes_like_design_matrix() -> None:
@@ -109,8 +145,9 @@ def test_every_transform_encodes_like_design_matrix() -> None:
     @SETTINGS
     @given(n=st.integers(1, 6), data=st.data())
     def check(n: int, data: st.DataObject) -> None:
-        columns = {c: data.draw(st.lists(s, min_size=n, max_size=n))
-                   for c, s in COLUMN_VALUES.items()}
+        columns = {
+            c: data.draw(st.lists(s, min_size=n, max_size=n)) for c, s in COLUMN_VALUES.items()
+        }
         _same(model, columns)
 
     check()
@@ -123,18 +160,21 @@ def test_clean_values_take_the_fast_path(n: int) -> None:
     assert _same(model, {c: [v] * n for c, v in row.items()})
 
 
-def test_the_trained_model_encodes_like_design_matrix(card: dict[str, Any],
-                                                      german_frame: pd.DataFrame) -> None:
+def test_the_trained_model_encodes_like_design_matrix(
+    card: dict[str, Any], german_frame: pd.DataFrame
+) -> None:
     from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
 
     model = ScoringModel.from_card(card)
     data = data_config_from_dict(card["schema"])
     frame = validate_frame(german_frame, build_schema(data, "training"), data)
-    columns = {c: [v.item() if isinstance(v, np.generic) else v for v in frame[c].tolist()]
-               for c in model.spec.columns}
+    columns = {
+        c: [v.item() if isinstance(v, np.generic) else v for v in frame[c].tolist()]
+        for c in model.spec.columns
+    }
     assert _same(model, columns)  # all 1,000 rows at once
     for i in range(0, 1000, 97):  # and one row at a time (the single-row path)
-        assert _same(model, {c: v[i:i + 1] for c, v in columns.items()})
+        assert _same(model, {c: v[i : i + 1] for c, v in columns.items()})
 
 
 def test_a_row_scores_the_same_alone_and_in_any_batch() -> None:
@@ -145,8 +185,8 @@ def test_a_row_scores_the_same_alone_and_in_any_batch() -> None:
     everything = scorer.matrix(X)
     for start in range(0, 390, 7):
         for size in (1, 2, 3, 5, 8, 17):
-            alone = np.array(X[start:start + size])  # a fresh array: its own alignment
-            assert scorer.matrix(alone).tobytes() == everything[start:start + size].tobytes()
+            alone = np.array(X[start : start + size])  # a fresh array: its own alignment
+            assert scorer.matrix(alone).tobytes() == everything[start : start + size].tobytes()
             assert scorer.row(X[start].tolist()) == everything[start]
 
 

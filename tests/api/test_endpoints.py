@@ -22,12 +22,16 @@ def test_health_is_alive(server: Server) -> None:
 def test_ready_once_the_self_check_passed(server: Server, card: dict[str, Any]) -> None:
     reply = server.call("GET", "/ready")
     assert reply.status == 200
-    assert reply.json() == {"status": "ready", "ready": True,
-                            "model_version": card["model_version"]}
+    assert reply.json() == {
+        "status": "ready",
+        "ready": True,
+        "model_version": card["model_version"],
+    }
 
 
-def test_predict_scores_one_applicant(server: Server, card: dict[str, Any],
-                                      good_row: dict[str, Any]) -> None:
+def test_predict_scores_one_applicant(
+    server: Server, card: dict[str, Any], good_row: dict[str, Any]
+) -> None:
     reply = server.post_json("/predict", {"features": good_row})
     assert reply.status == 200, reply.body
     body = reply.json()
@@ -47,8 +51,7 @@ def test_a_client_request_id_is_kept(server: Server, good_row: dict[str, Any]) -
     assert unsafe.json()["request_id"] != "a b" * 50
 
 
-def test_batch_returns_predictions_in_input_order(server: Server,
-                                                  good_row: dict[str, Any]) -> None:
+def test_batch_returns_predictions_in_input_order(server: Server, good_row: dict[str, Any]) -> None:
     rows = [{**good_row, "duration_in_month": d, "age_in_years": 20 + d} for d in range(1, 41)]
     reply = server.post_json("/predict/batch", {"instances": rows})
     assert reply.status == 200, reply.body
@@ -65,22 +68,41 @@ def test_model_info_is_the_model_card(server: Server, card: dict[str, Any]) -> N
     reply = server.admin_call("GET", "/model/info")  # the scoring port has a public summary
     assert reply.status == 200
     info = reply.json()
-    for key in ("model_version", "model_sha256", "config_sha256", "coefficients", "schema",
-                "feature_spec", "metrics", "decision", "selected_features"):
+    for key in (
+        "model_version",
+        "model_sha256",
+        "config_sha256",
+        "coefficients",
+        "schema",
+        "feature_spec",
+        "metrics",
+        "decision",
+        "selected_features",
+    ):
         assert info[key] == card[key], key
     assert info["features"]["columns"] == [f["column"] for f in card["feature_spec"]["features"]]
-    assert info["serving"] == {"cutoff": card["decision"]["cutoff"], "cutoff_source": "card",
-                               "reject_extra_fields": True}
+    assert info["serving"] == {
+        "cutoff": card["decision"]["cutoff"],
+        "cutoff_source": "card",
+        "reject_extra_fields": True,
+    }
 
 
-def test_openapi_describes_every_field_from_the_schema(server: Server,
-                                                       card: dict[str, Any]) -> None:
+def test_openapi_describes_every_field_from_the_schema(
+    server: Server, card: dict[str, Any]
+) -> None:
     reply = server.call("GET", "/openapi.json")
     assert reply.status == 200
     doc = reply.json()
     assert doc["openapi"] == "3.1.0"
-    assert set(doc["paths"]) == {"/health", "/ready", "/predict", "/predict/batch",
-                                 "/model/info", "/openapi.json"}
+    assert set(doc["paths"]) == {
+        "/health",
+        "/ready",
+        "/predict",
+        "/predict/batch",
+        "/model/info",
+        "/openapi.json",
+    }
     features = doc["components"]["schemas"]["Features"]
     assert features["additionalProperties"] is False
     declared = card["schema"]["columns"]
@@ -104,8 +126,9 @@ def test_metrics_is_prometheus_text(server: Server) -> None:
     assert reply.status == 200
     assert reply.content_type.startswith("text/plain; version=0.0.4")
     assert b"credit_glm_http_requests_total" in reply.body
-    openmetrics = server.admin_call("GET", "/metrics",
-                              headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    openmetrics = server.admin_call(
+        "GET", "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
     assert openmetrics.content_type.startswith("application/openmetrics-text")
     assert openmetrics.body.rstrip().endswith(b"# EOF")
 
@@ -119,8 +142,9 @@ def test_head_and_options_are_answered(server: Server) -> None:
     assert "POST" in options.json()["allow"]
 
 
-def test_one_json_log_line_per_request_without_feature_values(server: Server,
-                                                              good_row: dict[str, Any]) -> None:
+def test_one_json_log_line_per_request_without_feature_values(
+    server: Server, good_row: dict[str, Any]
+) -> None:
     marker = "log-line-check-1"
     server.post_json("/predict", {"features": good_row}, {"X-Request-ID": marker})
     server.call("GET", "/nowhere", headers={"X-Request-ID": marker + "-404"})

@@ -29,13 +29,16 @@ def applicants(card: dict[str, Any], german_frame: pd.DataFrame) -> list[dict[st
     data = data_config_from_dict(card["schema"])
     frame = validate_frame(german_frame, build_schema(data, "training"), data)
     columns = ModelSpec.from_dict(card["feature_spec"]).columns
-    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)}
-            for row in frame[list(columns)].itertuples(index=False)]
+    return [
+        {c: _plain(v) for c, v in zip(columns, row, strict=True)}
+        for row in frame[list(columns)].itertuples(index=False)
+    ]
 
 
 @pytest.fixture(scope="module")
-def statsmodels_pd(card: dict[str, Any], card_path: Path,
-                   applicants: list[dict[str, Any]]) -> np.ndarray:
+def statsmodels_pd(
+    card: dict[str, Any], card_path: Path, applicants: list[dict[str, Any]]
+) -> np.ndarray:
     """statsmodels' ``predict`` of the pickled fit, on the design matrix of the same rows."""
     results = load_pickle(card_path)["results"]
     spec = ModelSpec.from_dict(card["feature_spec"])
@@ -50,36 +53,43 @@ def _batch(server: Server, rows: list[dict[str, Any]]) -> list[float]:
 
 
 def test_batch_equals_statsmodels_on_every_training_row(
-        server: Server, applicants: list[dict[str, Any]], statsmodels_pd: np.ndarray) -> None:
+    server: Server, applicants: list[dict[str, Any]], statsmodels_pd: np.ndarray
+) -> None:
     served = np.array(_batch(server, applicants))  # 1,000 rows: serving.max_batch_rows
     np.testing.assert_allclose(served, statsmodels_pd, rtol=0, atol=1e-12)
 
 
 def test_single_predictions_equal_statsmodels(
-        server: Server, applicants: list[dict[str, Any]], statsmodels_pd: np.ndarray) -> None:
+    server: Server, applicants: list[dict[str, Any]], statsmodels_pd: np.ndarray
+) -> None:
     for i in range(0, len(applicants), 50):
         reply = server.post_json("/predict", {"features": applicants[i]})
         assert reply.json()["probability_of_default"] == pytest.approx(
-            statsmodels_pd[i], rel=0, abs=1e-12)
+            statsmodels_pd[i], rel=0, abs=1e-12
+        )
 
 
-def test_identical_answers_from_every_worker(server: Server,
-                                            applicants: list[dict[str, Any]]) -> None:
+def test_identical_answers_from_every_worker(
+    server: Server, applicants: list[dict[str, Any]]
+) -> None:
     row = applicants[7]
     ids = [f"same-row-{i}" for i in range(40)]
     with cf.ThreadPoolExecutor(8) as pool:
-        replies = list(pool.map(
-            lambda rid: server.post_json("/predict", {"features": row}, {"X-Request-ID": rid}),
-            ids))
+        replies = list(
+            pool.map(
+                lambda rid: server.post_json("/predict", {"features": row}, {"X-Request-ID": rid}),
+                ids,
+            )
+        )
     values = {r.json()["probability_of_default"] for r in replies}
     assert len(values) == 1  # bit for bit (JSON floats round-trip exactly)
     pids = {ln["pid"] for ln in server.request_log(expect=ids) if ln["request_id"] in set(ids)}
     assert len(pids) == WORKERS  # and both workers answered
 
 
-def test_identical_answers_after_a_restart(server: Server, card_path: Path,
-                                           tmp_path: Path,
-                                           applicants: list[dict[str, Any]]) -> None:
+def test_identical_answers_after_a_restart(
+    server: Server, card_path: Path, tmp_path: Path, applicants: list[dict[str, Any]]
+) -> None:
     before = _batch(server, applicants[:300])
     restarted = start_server(tmp_path / "restart", card_path, "serving.workers=1")
     try:

@@ -23,10 +23,16 @@ from tests.api.conftest import Server, http_call, start_server
 pytestmark = pytest.mark.slow
 
 
-def test_sigterm_during_a_burst_loses_no_request(card_path: Path, tmp_path: Path,
-                                                 good_row: dict[str, Any]) -> None:
-    srv = start_server(tmp_path / "drain", card_path, "serving.workers=2", "serving.threads=2",
-                       "serving.drain_seconds=1.5")
+def test_sigterm_during_a_burst_loses_no_request(
+    card_path: Path, tmp_path: Path, good_row: dict[str, Any]
+) -> None:
+    srv = start_server(
+        tmp_path / "drain",
+        card_path,
+        "serving.workers=2",
+        "serving.threads=2",
+        "serving.drain_seconds=1.5",
+    )
     body = json.dumps({"features": good_row}).encode()
     headers = {"Content-Type": "application/json"}
     stop_sending = threading.Event()
@@ -86,7 +92,6 @@ def test_sigterm_during_a_burst_loses_no_request(card_path: Path, tmp_path: Path
     assert "Traceback" not in log
 
 
-
 def _one_request(port: int, body: bytes) -> tuple[float, str]:
     """``(time sent, outcome)``: ``ok``, ``refused`` (never accepted: fine once the listeners
     are closing) or what went wrong with a request the server had accepted."""
@@ -100,8 +105,9 @@ def _one_request(port: int, body: bytes) -> tuple[float, str]:
         except OSError as err:
             return sent, f"lost: connecting: {err!r}"
         try:
-            conn.request("POST", "/predict", body=body,
-                         headers={"Content-Type": "application/json"})
+            conn.request(
+                "POST", "/predict", body=body, headers={"Content-Type": "application/json"}
+            )
             resp = conn.getresponse()
             data = resp.read()
         except (OSError, http.client.HTTPException) as err:
@@ -113,8 +119,9 @@ def _one_request(port: int, body: bytes) -> tuple[float, str]:
         conn.close()
 
 
-def _load_through_shutdown(srv: Server, body: bytes, stop: Callable[[], None],
-                           clients: int = 4) -> tuple[list[tuple[float, str]], float, int]:
+def _load_through_shutdown(
+    srv: Server, body: bytes, stop: Callable[[], None], clients: int = 4
+) -> tuple[list[tuple[float, str]], float, int]:
     """New-connection-per-request load from ``clients`` threads, across ``stop()`` and until
     the server exits (each thread ends at its first refused connection after the stop, or
     after 40 s); ``(results, time of the stop, exit code)``."""
@@ -146,13 +153,21 @@ def _load_through_shutdown(srv: Server, body: bytes, stop: Callable[[], None],
 
 @pytest.mark.parametrize("reuse_port", ["true", "false"])
 def test_sigterm_to_the_master_resets_no_accepted_connection(
-        card_path: Path, tmp_path: Path, good_row: dict[str, Any], reuse_port: str) -> None:
-    srv = start_server(tmp_path / "master", card_path, "serving.workers=2", "serving.threads=2",
-                       "serving.drain_seconds=1", f"serving.reuse_port={reuse_port}")
+    card_path: Path, tmp_path: Path, good_row: dict[str, Any], reuse_port: str
+) -> None:
+    srv = start_server(
+        tmp_path / "master",
+        card_path,
+        "serving.workers=2",
+        "serving.threads=2",
+        "serving.drain_seconds=1",
+        f"serving.reuse_port={reuse_port}",
+    )
     body = json.dumps({"features": good_row}).encode()
     try:
         results, term_at, code = _load_through_shutdown(
-            srv, body, lambda: srv.proc.send_signal(signal.SIGTERM))
+            srv, body, lambda: srv.proc.send_signal(signal.SIGTERM)
+        )
     finally:
         srv.stop()
     lost = [outcome for _, outcome in results if outcome.startswith("lost")]
@@ -164,9 +179,16 @@ def test_sigterm_to_the_master_resets_no_accepted_connection(
 
 
 def test_sigterm_to_the_process_group_drains_every_worker(
-        card_path: Path, tmp_path: Path, good_row: dict[str, Any]) -> None:
-    srv = start_server(tmp_path / "group", card_path, "serving.workers=2", "serving.threads=2",
-                       "serving.drain_seconds=1.5", own_session=True)
+    card_path: Path, tmp_path: Path, good_row: dict[str, Any]
+) -> None:
+    srv = start_server(
+        tmp_path / "group",
+        card_path,
+        "serving.workers=2",
+        "serving.threads=2",
+        "serving.drain_seconds=1.5",
+        own_session=True,
+    )
     body = json.dumps({"features": good_row}).encode()
     ready: list[tuple[float, int]] = []
 

@@ -22,9 +22,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory: pytest.TempPathFactory, card_path: Path) -> Iterator[Server]:
     """2 workers x 1 thread: two blocked threads would stop all scoring."""
-    srv = start_server(tmp_path_factory.mktemp("slow"), card_path, "serving.workers=2",
-                       "serving.threads=1", "serving.header_timeout=2",
-                       "serving.body_timeout=2", "serving.keepalive=2")
+    srv = start_server(
+        tmp_path_factory.mktemp("slow"),
+        card_path,
+        "serving.workers=2",
+        "serving.threads=1",
+        "serving.header_timeout=2",
+        "serving.body_timeout=2",
+        "serving.keepalive=2",
+    )
     try:
         yield srv
     finally:
@@ -33,8 +39,10 @@ def small_server(tmp_path_factory: pytest.TempPathFactory, card_path: Path) -> I
 
 def _request(good_row: dict[str, Any]) -> tuple[bytes, bytes]:
     body = json.dumps({"features": good_row}).encode()
-    head = (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body))
+    head = (
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
     return head, body
 
 
@@ -53,10 +61,19 @@ def _problem(answer: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def test_scoring_goes_on_beside_stalled_and_slowloris_clients(
-        small_server: Server, good_row: dict[str, Any]) -> None:
+    small_server: Server, good_row: dict[str, Any]
+) -> None:
     body = json.dumps({"features": good_row}).encode()
-    result = run_attack(small_server.port, body, duration=8.0, stalled_bodies=2,
-                        open_headers=4, slowloris=100, good_clients=4, bound=3.0)
+    result = run_attack(
+        small_server.port,
+        body,
+        duration=8.0,
+        stalled_bodies=2,
+        open_headers=4,
+        slowloris=100,
+        good_clients=4,
+        bound=3.0,
+    )
     assert result.good_total >= 20
     assert result.good_share >= 0.95, result.good_failures[:5]
     # every attack connection the server ended was answered 408 first; with 2 s deadlines over
@@ -68,11 +85,13 @@ def test_scoring_goes_on_beside_stalled_and_slowloris_clients(
     assert "Traceback" not in small_server.error_log()
 
 
-def test_a_stalled_body_gets_a_408_problem_and_is_closed(small_server: Server,
-                                                         good_row: dict[str, Any]) -> None:
+def test_a_stalled_body_gets_a_408_problem_and_is_closed(
+    small_server: Server, good_row: dict[str, Any]
+) -> None:
     head, body = _request(good_row)
-    stalled = head.replace(b"Content-Length: %d" % len(body),
-                           b"Content-Length: %d" % (len(body) + 1000))
+    stalled = head.replace(
+        b"Content-Length: %d" % len(body), b"Content-Length: %d" % (len(body) + 1000)
+    )
     with socket.create_connection(("127.0.0.1", small_server.port)) as sock:
         sock.sendall(stalled + body)
         answer = _read_until_closed(sock, timeout=15)  # returns once the server closes
@@ -92,24 +111,26 @@ def test_an_unfinished_header_block_gets_a_408_problem(small_server: Server) -> 
     assert "serving.header_timeout" in problem["detail"]
 
 
-def test_a_connection_that_sends_nothing_is_closed_without_an_answer(
-        small_server: Server) -> None:
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer(small_server: Server) -> None:
     with socket.create_connection(("127.0.0.1", small_server.port)) as sock:
         assert _read_until_closed(sock, timeout=15) == b""
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_sent(small_server: Server) -> None:
     with socket.create_connection(("127.0.0.1", small_server.port)) as sock:
-        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n")
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n"
+        )
         answer = _read_until_closed(sock, timeout=15)
     status, problem = _problem(answer)
     assert status.startswith("HTTP/1.1 413 ")
     assert "serving.max_body_bytes" in problem["detail"]
 
 
-def test_pipelined_and_kept_alive_requests_are_all_answered(small_server: Server,
-                                                            good_row: dict[str, Any]) -> None:
+def test_pipelined_and_kept_alive_requests_are_all_answered(
+    small_server: Server, good_row: dict[str, Any]
+) -> None:
     head, body = _request(good_row)
     with socket.create_connection(("127.0.0.1", small_server.port)) as sock:
         sock.sendall((head + body) * 3)  # three requests in one write
@@ -130,8 +151,9 @@ def test_pipelined_and_kept_alive_requests_are_all_answered(small_server: Server
     assert data.count(b"HTTP/1.1 200 ") == 4
 
 
-def test_expect_100_continue_and_a_chunked_body(small_server: Server,
-                                                good_row: dict[str, Any]) -> None:
+def test_expect_100_continue_and_a_chunked_body(
+    small_server: Server, good_row: dict[str, Any]
+) -> None:
     head, body = _request(good_row)
     with socket.create_connection(("127.0.0.1", small_server.port)) as sock:
         sock.settimeout(15)
@@ -140,8 +162,10 @@ def test_expect_100_continue_and_a_chunked_body(small_server: Server,
         sock.sendall(body)
         reply = sock.recv(65536)
         assert reply.startswith(b"HTTP/1.1 200 ") and b"HTTP/1.1 100" not in reply
-    chunked = (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
-               b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunked = (
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+        b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     half = len(body) // 2
     pieces = [b"%x\r\n%s\r\n" % (len(p), p) for p in (body[:half], body[half:])]
     with socket.create_connection(("127.0.0.1", small_server.port)) as sock:

@@ -19,9 +19,15 @@ pytestmark = pytest.mark.slow
 
 
 def _serve(tmp_path: Path, card: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(serve_command(card, free_port(), tmp_path, *overrides), cwd=tmp_path,
-                          env=cli_env(), capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        serve_command(card, free_port(), tmp_path, *overrides),
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _copy(card_path: Path, tmp_path: Path, edit: Any = None, text: str | None = None) -> Path:
@@ -53,13 +59,17 @@ def _set_config(card: dict[str, Any]) -> None:
         ("coefficient edited", (), "corrupt"),
         ("config edited", (), "config hashes to"),
         ("pinned sha", ("serving.expected_model_sha256=" + "0" * 64,), "refusing to serve"),
-        ("pinned version", ("serving.model_version=german_credit-000000000000",),
-         "refusing to serve"),
+        (
+            "pinned version",
+            ("serving.model_version=german_credit-000000000000",),
+            "refusing to serve",
+        ),
         ("bad pin", ("serving.expected_model_sha256=abc",), "64 lowercase hexadecimal"),
     ],
 )
-def test_start_up_errors_are_one_clear_line(tmp_path: Path, card_path: Path, case: str,
-                                            overrides: tuple[str, ...], message: str) -> None:
+def test_start_up_errors_are_one_clear_line(
+    tmp_path: Path, card_path: Path, case: str, overrides: tuple[str, ...], message: str
+) -> None:
     if case == "missing":
         path = tmp_path / "models" / "absent.json"
     elif case == "not json":
@@ -111,7 +121,8 @@ def _rehash_coefficient(card: dict[str, Any]) -> None:
     ids=["cut-off edited", "score baseline edited", "re-hashed with a stale version"],
 )
 def test_a_card_edited_after_training_is_refused_under_its_pins(
-        tmp_path: Path, card_path: Path, card: dict[str, Any], edit: Any, message: str) -> None:
+    tmp_path: Path, card_path: Path, card: dict[str, Any], edit: Any, message: str
+) -> None:
     path = _copy(card_path, tmp_path, edit=edit)
     edited = json.loads(path.read_text())
     # the pins an operator took from the card as trained still match the edited card
@@ -123,8 +134,7 @@ def test_a_card_edited_after_training_is_refused_under_its_pins(
 
 
 @pytest.mark.parametrize("reuse_port", ["true", "false"])
-def test_a_port_in_use_is_one_clear_line(tmp_path: Path, card_path: Path,
-                                         reuse_port: str) -> None:
+def test_a_port_in_use_is_one_clear_line(tmp_path: Path, card_path: Path, reuse_port: str) -> None:
     import socket
 
     with socket.socket() as taken:
@@ -133,8 +143,13 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path, card_path: Path,
         port = taken.getsockname()[1]
         result = subprocess.run(
             serve_command(card_path, port, tmp_path, f"serving.reuse_port={reuse_port}"),
-            cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=60,
-            check=False)
+            cwd=tmp_path,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert result.returncode == 2, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
     # one line naming the port that is taken (the wording is the server's)
@@ -142,9 +157,9 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path, card_path: Path,
     assert "Traceback" not in result.stderr
 
 
-
 def test_with_trusted_keys_only_a_card_signed_at_training_is_served(
-        tmp_path: Path, card_path: Path) -> None:
+    tmp_path: Path, card_path: Path
+) -> None:
     key, pub = write_key_pair(tmp_path, "ours")
     _, other = write_key_pair(tmp_path, "theirs")
     trained = run_cli([f"paths.signing_key={key}", "hydra.run.dir=outputs/train"], tmp_path)
@@ -156,10 +171,15 @@ def test_with_trusted_keys_only_a_card_signed_at_training_is_served(
         assert server.call("GET", "/ready").status == 200
     finally:
         assert server.stop() == 0
-    _assert_one_clear_line(_serve(tmp_path, signed, f"serving.trusted_keys=[{other}]"),
-                           "which is not one of serving.trusted_keys")
+    _assert_one_clear_line(
+        _serve(tmp_path, signed, f"serving.trusted_keys=[{other}]"),
+        "which is not one of serving.trusted_keys",
+    )
     # the session's card was trained without a key
-    _assert_one_clear_line(_serve(tmp_path, card_path, f"serving.trusted_keys=[{pub}]"),
-                           "is not signed, and serving.trusted_keys requires")
-    _assert_one_clear_line(_serve(tmp_path, signed, f"serving.trusted_keys=[{key}]"),
-                           "serving.trusted_keys[0]")
+    _assert_one_clear_line(
+        _serve(tmp_path, card_path, f"serving.trusted_keys=[{pub}]"),
+        "is not signed, and serving.trusted_keys requires",
+    )
+    _assert_one_clear_line(
+        _serve(tmp_path, signed, f"serving.trusted_keys=[{key}]"), "serving.trusted_keys[0]"
+    )

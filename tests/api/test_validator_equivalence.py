@@ -38,10 +38,15 @@ _SCHEMAS: dict[tuple[int, tuple[str, ...]], Any] = {}
 
 
 def _rule_of(check: str) -> str:
-    for prefix, rule in (("coerce_dtype", "type"), ("dtype(", "type"), ("finite", "finite"),
-                         ("not_nullable", "not_nullable"),
-                         ("greater_than_or_equal_to", "min"), ("less_than_or_equal_to", "max"),
-                         ("isin", "categories")):
+    for prefix, rule in (
+        ("coerce_dtype", "type"),
+        ("dtype(", "type"),
+        ("finite", "finite"),
+        ("not_nullable", "not_nullable"),
+        ("greater_than_or_equal_to", "min"),
+        ("less_than_or_equal_to", "max"),
+        ("isin", "categories"),
+    ):
         if check.startswith(prefix):
             return rule
     return f"unmapped:{check}"
@@ -52,9 +57,13 @@ def _json_type_ok(kind: ColumnType, value: Any) -> bool:
     if value is None:
         return True
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    return {ColumnType.float: number, ColumnType.int: number,
-            ColumnType.category: isinstance(value, str), ColumnType.bool: isinstance(value, bool),
-            ColumnType.date: isinstance(value, str)}[kind]
+    return {
+        ColumnType.float: number,
+        ColumnType.int: number,
+        ColumnType.category: isinstance(value, str),
+        ColumnType.bool: isinstance(value, bool),
+        ColumnType.date: isinstance(value, str),
+    }[kind]
 
 
 def pandera_errors(record: Any, data: DataConfig, required: tuple[str, ...]) -> Errors:
@@ -78,10 +87,14 @@ def pandera_errors(record: Any, data: DataConfig, required: tuple[str, ...]) -> 
         schema.validate(frame, lazy=True)
     except (SchemaErrors, SchemaError) as err:
         cases = err.failure_cases
-        coerce_failed = {str(c) for c, chk in zip(cases["column"], cases["check"], strict=True)
-                         if str(chk).startswith("coerce_dtype")}
-        for column, check, case in zip(cases["column"], cases["check"], cases["failure_case"],
-                                       strict=True):
+        coerce_failed = {
+            str(c)
+            for c, chk in zip(cases["column"], cases["check"], strict=True)
+            if str(chk).startswith("coerce_dtype")
+        }
+        for column, check, case in zip(
+            cases["column"], cases["check"], cases["failure_case"], strict=True
+        ):
             check = str(check)
             if check == "column_in_schema":
                 errors.add((str(case), "unknown_field"))
@@ -142,26 +155,60 @@ def case(request: pytest.FixtureRequest, served: ServedModel) -> Case:
 # ---------------------------------------------------------------------------------------------
 def _good_value(rule: FieldRule) -> st.SearchStrategy[Any]:
     if rule.kind == "category":
-        return (st.sampled_from(rule.categories) if rule.categories
-                else st.text(max_size=10))
+        return st.sampled_from(rule.categories) if rule.categories else st.text(max_size=10)
     if rule.kind == "int":
         lo = int(rule.minimum) if rule.minimum is not None else -(2**40)
         hi = int(rule.maximum) if rule.maximum is not None else 2**40
         return st.one_of(st.integers(lo, hi), st.integers(lo, hi).map(float))
     if rule.kind == "float":
-        return st.one_of(st.floats(rule.minimum, rule.maximum, allow_nan=False,
-                                   allow_infinity=False), st.integers(-5, 5))
+        return st.one_of(
+            st.floats(rule.minimum, rule.maximum, allow_nan=False, allow_infinity=False),
+            st.integers(-5, 5),
+        )
     if rule.kind == "bool":
         return st.booleans()
-    return st.one_of(st.dates().map(lambda d: d.isoformat()),
-                     st.sampled_from(["2020-01-01T10:00:00Z", "01/02/2020", "tomorrow",
-                                      "2262-04-12", "NaT", "", "1e3"]))
+    return st.one_of(
+        st.dates().map(lambda d: d.isoformat()),
+        st.sampled_from(
+            ["2020-01-01T10:00:00Z", "01/02/2020", "tomorrow", "2262-04-12", "NaT", "", "1e3"]
+        ),
+    )
 
 
 SPECIAL_VALUES: list[Any] = [
-    None, math.nan, math.inf, -math.inf, 6.9, -0.5, 0.0, 24.0, -1, 0, 11, 1e300, 2.0**63,
-    -(2.0**63), 2**63, 2**63 - 1, -(2**63), -(2**63) - 1, 10**30, 10**400, True, False, "24", "",
-    "nan", "\ud800", "no checking account", "b c", "2020-01-01", [], [1], {}, {"a": 1},
+    None,
+    math.nan,
+    math.inf,
+    -math.inf,
+    6.9,
+    -0.5,
+    0.0,
+    24.0,
+    -1,
+    0,
+    11,
+    1e300,
+    2.0**63,
+    -(2.0**63),
+    2**63,
+    2**63 - 1,
+    -(2**63),
+    -(2**63) - 1,
+    10**30,
+    10**400,
+    True,
+    False,
+    "24",
+    "",
+    "nan",
+    "\ud800",
+    "no checking account",
+    "b c",
+    "2020-01-01",
+    [],
+    [1],
+    {},
+    {"a": 1},
 ]
 BAD_VALUES = st.one_of(
     st.sampled_from(SPECIAL_VALUES),
@@ -175,19 +222,30 @@ BAD_VALUES = st.one_of(
 @st.composite
 def records(draw: st.DrawFn, validator: RecordValidator) -> Any:
     if draw(st.integers(0, 40)) == 0:
-        return draw(st.one_of(st.none(), st.integers(), st.text(max_size=5), st.lists(
-            st.integers(), max_size=2)))
+        return draw(
+            st.one_of(
+                st.none(), st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=2)
+            )
+        )
     rules = validator.rules
-    record = {name: draw(_good_value(rule)) for name, rule in rules.items()
-              if rule.required or draw(st.booleans())}
+    record = {
+        name: draw(_good_value(rule))
+        for name, rule in rules.items()
+        if rule.required or draw(st.booleans())
+    }
     names = sorted(rules)
     for name in draw(st.lists(st.sampled_from(names), max_size=4)):
         record[name] = draw(BAD_VALUES)
     for name in draw(st.lists(st.sampled_from(names), max_size=2)):
         record.pop(name, None)
-    extras = draw(st.lists(st.one_of(st.text(min_size=1, max_size=8),
-                                     st.sampled_from(["creditability", "y", "features"])),
-                           max_size=2))
+    extras = draw(
+        st.lists(
+            st.one_of(
+                st.text(min_size=1, max_size=8), st.sampled_from(["creditability", "y", "features"])
+            ),
+            max_size=2,
+        )
+    )
     for name in extras:
         if name not in rules:
             record[name] = draw(BAD_VALUES)
@@ -200,8 +258,11 @@ def _fast_errors(validator: RecordValidator, record: Any) -> Errors:
 
 
 def _settings(n: int) -> settings:
-    return settings(max_examples=n, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 def test_validator_rejects_exactly_what_pandera_rejects(case: Case) -> None:
@@ -218,8 +279,11 @@ def test_validator_rejects_exactly_what_pandera_rejects(case: Case) -> None:
 
 def test_every_special_value_in_every_field_agrees_with_pandera(case: Case) -> None:
     base = {n: _example(r) for n, r in case.validator.rules.items() if r.required}
-    assert _fast_errors(case.validator, base) == pandera_errors(base, case.data,
-                                                               case.required) == set()
+    assert (
+        _fast_errors(case.validator, base)
+        == pandera_errors(base, case.data, case.required)
+        == set()
+    )
     seen: set[str] = set()
     # one field of each kind of rule set: the rules are compiled per column kind
     kinds: dict[tuple[str, bool, bool], str] = {}
@@ -236,8 +300,13 @@ def test_every_special_value_in_every_field_agrees_with_pandera(case: Case) -> N
 
 
 def _example(rule: FieldRule) -> Any:
-    return {"category": (rule.categories or ("x",))[0], "int": int(rule.minimum or 0),
-            "float": float(rule.minimum or 0), "bool": True, "date": "2020-01-01"}[rule.kind]
+    return {
+        "category": (rule.categories or ("x",))[0],
+        "int": int(rule.minimum or 0),
+        "float": float(rule.minimum or 0),
+        "bool": True,
+        "date": "2020-01-01",
+    }[rule.kind]
 
 
 def test_batches_agree_row_by_row_with_pandera(case: Case) -> None:
@@ -246,8 +315,11 @@ def test_batches_agree_row_by_row_with_pandera(case: Case) -> None:
     def check(batch: list[Any]) -> None:
         cols, rows, errors, complete = case.validator.to_columns(batch)
         got = {(e.row, e.field, e.rule) for e in errors}
-        expected = {(i, f, r) for i, rec in enumerate(batch)
-                    for f, r in pandera_errors(rec, case.data, case.required)}
+        expected = {
+            (i, f, r)
+            for i, rec in enumerate(batch)
+            for f, r in pandera_errors(rec, case.data, case.required)
+        }
         assert got == expected
         assert rows == [i for i in range(len(batch)) if not any(e[0] == i for e in expected)]
         assert all(len(v) == len(rows) for v in cols.values())
@@ -258,8 +330,10 @@ def test_batches_agree_row_by_row_with_pandera(case: Case) -> None:
 
 def test_validation_stopped_at_max_errors_agrees_on_the_rows_it_checked(case: Case) -> None:
     @_settings(60)
-    @given(batch=st.lists(records(case.validator), min_size=1, max_size=8),
-           max_errors=st.integers(1, 6))
+    @given(
+        batch=st.lists(records(case.validator), min_size=1, max_size=8),
+        max_errors=st.integers(1, 6),
+    )
     def check(batch: list[Any], max_errors: int) -> None:
         full = case.validator.to_columns(batch)
         cols, rows, errors, complete = case.validator.to_columns(batch, max_errors=max_errors)
@@ -298,9 +372,19 @@ def test_many_unknown_fields_are_one_error_and_agree_with_pandera(case: Case) ->
 
 def test_clean_batches_take_the_fast_column_path_and_agree(case: Case) -> None:
     @_settings(30)
-    @given(batch=st.lists(st.fixed_dictionaries(
-        {n: _good_value(r) for n, r in case.validator.rules.items()
-         if r.required and r.kind != "date"}), min_size=1, max_size=8))
+    @given(
+        batch=st.lists(
+            st.fixed_dictionaries(
+                {
+                    n: _good_value(r)
+                    for n, r in case.validator.rules.items()
+                    if r.required and r.kind != "date"
+                }
+            ),
+            min_size=1,
+            max_size=8,
+        )
+    )
     def check(batch: list[dict[str, Any]]) -> None:
         expected = [pandera_errors(rec, case.data, case.required) for rec in batch]
         fast = case.validator.fast_columns(batch)
@@ -308,7 +392,8 @@ def test_clean_batches_take_the_fast_column_path_and_agree(case: Case) -> None:
             assert not any(expected)
         cols, rows, errors, complete = case.validator.to_columns(batch)
         assert {(e.row, e.field, e.rule) for e in errors} == {
-            (i, f, r) for i, exp in enumerate(expected) for f, r in exp}
+            (i, f, r) for i, exp in enumerate(expected) for f, r in exp
+        }
         assert complete
 
     check()
@@ -325,8 +410,13 @@ def test_accepted_records_give_pandera_s_design_matrix(served: ServedModel) -> N
         if not rows:
             return
         accepted = [batch[i] for i in rows]
-        frame = pd.concat([pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in r.items()})
-                           for r in accepted], ignore_index=True)
+        frame = pd.concat(
+            [
+                pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in r.items()})
+                for r in accepted
+            ],
+            ignore_index=True,
+        )
         validated = schema.validate(frame, lazy=True)
         try:
             expected = design_matrix(spec, validated)
@@ -339,8 +429,9 @@ def test_accepted_records_give_pandera_s_design_matrix(served: ServedModel) -> N
     check()
 
 
-def test_the_fast_column_path_takes_clean_batches(served: ServedModel, good_row: dict[str, Any]
-                                                  ) -> None:
+def test_the_fast_column_path_takes_clean_batches(
+    served: ServedModel, good_row: dict[str, Any]
+) -> None:
     batch = [dict(good_row) for _ in range(50)]
     fast = served.validator.fast_columns(batch)
     assert fast is not None
@@ -350,8 +441,9 @@ def test_the_fast_column_path_takes_clean_batches(served: ServedModel, good_row:
         assert served.validator.fast_columns(bad) is None
 
 
-def test_a_lenient_schema_ignores_extra_fields_like_pandera(card: dict[str, Any],
-                                                            good_row: dict[str, Any]) -> None:
+def test_a_lenient_schema_ignores_extra_fields_like_pandera(
+    card: dict[str, Any], good_row: dict[str, Any]
+) -> None:
     lenient = served_model_from_card(card, ServingConfig(reject_extra_fields=False))
     record = {**good_row, "not_declared": 1}
     assert lenient.validator.validate_one(record)[1] == []

@@ -54,10 +54,19 @@ TARGET = 3.0
 
 
 def _train(workdir: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "credit_glm", "verbose=false",
-                    f"paths.models_dir={workdir / 'models'}",
-                    f"hydra.run.dir={workdir / 'outputs' / 'train'}"],
-                   cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "credit_glm",
+            "verbose=false",
+            f"paths.models_dir={workdir / 'models'}",
+            f"hydra.run.dir={workdir / 'outputs' / 'train'}",
+        ],
+        cwd=workdir,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return workdir / "models" / "glm_model.json"
 
 
@@ -78,18 +87,33 @@ def _server_cpu(pid: int) -> float:
 
 
 @contextmanager
-def _served(card: Path, workdir: Path, max_errors: int
-            ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def _served(
+    card: Path, workdir: Path, max_errors: int
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={port}",
-         f"serving.model_path={card}", "serving.workers=1", "serving.threads=1",
-         "serving.admin_port=0", "serving.drain_seconds=0", f"serving.max_errors={max_errors}",
-         f"serving.metrics_dir={workdir / 'metrics'}", f"hydra.run.dir={workdir / 'serve'}"],
-        cwd=workdir, stdout=subprocess.DEVNULL, stderr=log)
+        [
+            sys.executable,
+            "-m",
+            "credit_glm",
+            "mode=serve",
+            f"serving.port={port}",
+            f"serving.model_path={card}",
+            "serving.workers=1",
+            "serving.threads=1",
+            "serving.admin_port=0",
+            "serving.drain_seconds=0",
+            f"serving.max_errors={max_errors}",
+            f"serving.metrics_dir={workdir / 'metrics'}",
+            f"hydra.run.dir={workdir / 'serve'}",
+        ],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -128,23 +152,53 @@ def cases(row: dict[str, Any]) -> dict[str, tuple[str, bytes, int]]:
     return {
         "valid batch": ("/predict/batch", batch.encode(), 200),
         "valid predict": ("/predict", json.dumps({"features": row}).encode(), 200),
-        "unknown keys": ("/predict", json.dumps({"features": {
-            f"k{i:06d}": 1 for i in range(50_000)}}).encode(), 422),
-        "unknown keys per row": ("/predict/batch", json.dumps({"instances": [
-            {**r, **{f"extra_{j}": j for j in range(10)}} for r in rows]}).encode(), 422),
-        "every field wrong": ("/predict/batch", json.dumps({"instances": [
-            {k: _wrong(v) for k, v in r.items()} for r in rows]}).encode(), 422),
-        "wrong types": ("/predict/batch", json.dumps({"instances": [
-            {k: _wrong_type(v) for k, v in r.items()} for r in rows]}).encode(), 422),
+        "unknown keys": (
+            "/predict",
+            json.dumps({"features": {f"k{i:06d}": 1 for i in range(50_000)}}).encode(),
+            422,
+        ),
+        "unknown keys per row": (
+            "/predict/batch",
+            json.dumps(
+                {"instances": [{**r, **{f"extra_{j}": j for j in range(10)}} for r in rows]}
+            ).encode(),
+            422,
+        ),
+        "every field wrong": (
+            "/predict/batch",
+            json.dumps(
+                {"instances": [{k: _wrong(v) for k, v in r.items()} for r in rows]}
+            ).encode(),
+            422,
+        ),
+        "wrong types": (
+            "/predict/batch",
+            json.dumps(
+                {"instances": [{k: _wrong_type(v) for k, v in r.items()} for r in rows]}
+            ).encode(),
+            422,
+        ),
         "duplicate key": ("/predict/batch", duplicated.encode(), 400),
-        "bad last row": ("/predict/batch", json.dumps({"instances": [
-            *rows[:-1], {**rows[-1], "age_in_years": 500}]}).encode(), 422),
-        "empty arrays": ("/predict", ('{"features": {"purpose": ['
-                                      + ",".join(["[]"] * 340_000) + "]}}").encode(), 422),
-        "empty objects": ("/predict", ('{"features": {"purpose": ['
-                                       + ",".join(["{}"] * 340_000) + "]}}").encode(), 422),
-        "rows of arrays": ("/predict/batch", ('{"instances": ['
-                                              + ",".join(["[1]"] * 250_000) + "]}").encode(), 422),
+        "bad last row": (
+            "/predict/batch",
+            json.dumps({"instances": [*rows[:-1], {**rows[-1], "age_in_years": 500}]}).encode(),
+            422,
+        ),
+        "empty arrays": (
+            "/predict",
+            ('{"features": {"purpose": [' + ",".join(["[]"] * 340_000) + "]}}").encode(),
+            422,
+        ),
+        "empty objects": (
+            "/predict",
+            ('{"features": {"purpose": [' + ",".join(["{}"] * 340_000) + "]}}").encode(),
+            422,
+        ),
+        "rows of arrays": (
+            "/predict/batch",
+            ('{"instances": [' + ",".join(["[1]"] * 250_000) + "]}").encode(),
+            422,
+        ),
     }
 
 
@@ -154,8 +208,9 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="a model card (default: train one)")
     parser.add_argument("--max-errors", type=int, default=100, help="serving.max_errors")
     parser.add_argument("--server", action="store_true", help="over HTTP, to the real server")
-    parser.add_argument("--requests", type=int, default=20,
-                        help="with --server: requests per case and round")
+    parser.add_argument(
+        "--requests", type=int, default=20, help="with --server: requests per case and round"
+    )
     args = parser.parse_args()
     if args.server:
         return _main_server(args)
@@ -178,8 +233,9 @@ def main() -> int:
             reply = client.post(path, data=body, content_type="application/json")
             spent = time.thread_time() - t0
             if reply.status_code != status:
-                raise RuntimeError(f"{path}: {reply.status_code}, expected {status}: "
-                                   f"{reply.data[:300]!r}")
+                raise RuntimeError(
+                    f"{path}: {reply.status_code}, expected {status}: {reply.data[:300]!r}"
+                )
             return spent
 
         return run
@@ -191,8 +247,10 @@ def main() -> int:
     for _ in range(args.rounds):
         for name, run in runs.items():
             seconds[name].append(min(run() for _ in range(3)))
-    print(f"CPU time per request in-process (thread_time; median over {args.rounds} rounds of "
-          f"the best of 3), serving.max_errors={args.max_errors}")
+    print(
+        f"CPU time per request in-process (thread_time; median over {args.rounds} rounds of "
+        f"the best of 3), serving.max_errors={args.max_errors}"
+    )
     return _report(bodies, seconds)
 
 
@@ -206,13 +264,11 @@ def _main_server(args: argparse.Namespace) -> int:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
             def send(path: str, body: bytes, status: int) -> None:
-                conn.request("POST", path, body=body,
-                             headers={"Content-Type": "application/json"})
+                conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
                 reply = conn.getresponse()
                 data = reply.read()
                 if reply.status != status:
-                    raise RuntimeError(f"{path}: {reply.status}, expected {status}: "
-                                       f"{data[:300]!r}")
+                    raise RuntimeError(f"{path}: {reply.status}, expected {status}: {data[:300]!r}")
 
             for spec in bodies.values():  # warm-up
                 send(*spec)
@@ -224,28 +280,37 @@ def _main_server(args: argparse.Namespace) -> int:
                         send(*spec)
                     seconds[name].append((_server_cpu(proc.pid) - before) / args.requests)
             conn.close()
-    print(f"server CPU time per request over HTTP (1 worker, 1 thread; median over "
-          f"{args.rounds} rounds of {args.requests} requests), "
-          f"serving.max_errors={args.max_errors}")
+    print(
+        f"server CPU time per request over HTTP (1 worker, 1 thread; median over "
+        f"{args.rounds} rounds of {args.requests} requests), "
+        f"serving.max_errors={args.max_errors}"
+    )
     return _report(bodies, seconds)
 
 
 def _report(bodies: dict[str, tuple[str, bytes, int]], seconds: dict[str, list[float]]) -> int:
-    per_kb = {name: statistics.median(s) * 1e6 / (len(bodies[name][1]) / 1024)
-              for name, s in seconds.items()}
+    per_kb = {
+        name: statistics.median(s) * 1e6 / (len(bodies[name][1]) / 1024)
+        for name, s in seconds.items()
+    }
     reference = per_kb["valid batch"]
-    print(f"{'case':24s} {'status':>6s} {'body KB':>9s} {'ms':>8s} {'us/KB':>8s} "
-          f"{'x valid batch':>14s}")
+    print(
+        f"{'case':24s} {'status':>6s} {'body KB':>9s} {'ms':>8s} {'us/KB':>8s} "
+        f"{'x valid batch':>14s}"
+    )
     worst = 0.0
     for name, (_, body, status) in bodies.items():
         ratio = per_kb[name] / reference
         if status != 200:
             worst = max(worst, ratio)
-        print(f"{name:24s} {status:6d} {len(body) / 1024:9.1f} "
-              f"{statistics.median(seconds[name]) * 1e3:8.2f} {per_kb[name]:8.2f} {ratio:14.2f}")
+        print(
+            f"{name:24s} {status:6d} {len(body) / 1024:9.1f} "
+            f"{statistics.median(seconds[name]) * 1e3:8.2f} {per_kb[name]:8.2f} {ratio:14.2f}"
+        )
     verdict = "OK" if worst <= TARGET else "OVER"
-    print(f"worst error path: {worst:.2f}x the valid batch per KB (target <= {TARGET:g}x): "
-          f"{verdict}")
+    print(
+        f"worst error path: {worst:.2f}x the valid batch per KB (target <= {TARGET:g}x): {verdict}"
+    )
     return 0 if worst <= TARGET else 1
 
 

@@ -81,8 +81,7 @@ def german_problem(n_features: int) -> SelectionProblem:
     frame = validate_frame(raw_frame, build_schema(data), data)
     spec = fit_feature_spec(features, data, frame)
     spec = spec.subset(spec.feature_names[:n_features])
-    return SelectionProblem(design_matrix(spec, frame), outcome_vector(frame, data),
-                            spec.groups())
+    return SelectionProblem(design_matrix(spec, frame), outcome_vector(frame, data), spec.groups())
 
 
 def all_subsets(m: int) -> list[tuple[int, ...]]:

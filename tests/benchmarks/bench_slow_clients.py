@@ -67,9 +67,11 @@ def main() -> int:
         single.write_text(json.dumps({"features": row}))
         keep_lua, close_lua = work / "keep.lua", work / "close.lua"
         keep_lua.write_text(_LUA)
-        close_lua.write_text(_LUA.replace('wrk.method = "POST"',
-                                          'wrk.method = "POST"\nwrk.headers["Connection"] = '
-                                          '"close"'))
+        close_lua.write_text(
+            _LUA.replace(
+                'wrk.method = "POST"', 'wrk.method = "POST"\nwrk.headers["Connection"] = "close"'
+            )
+        )
         servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
         logs = []
         try:
@@ -78,33 +80,54 @@ def main() -> int:
                 log = open(work / f"{name.split()[0]}.log", "wb")  # noqa: SIM115 - closed below
                 logs.append(log)
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "credit_glm", "mode=serve", f"serving.port={port}",
-                     f"serving.model_path={card_path}", f"serving.workers={args.workers}",
-                     f"serving.threads={args.threads}", "serving.drain_seconds=0",
-                     "serving.admin_port=null",
-                     f"hydra.run.dir={work / 'outputs' / name.split()[0]}"],
-                    cwd=work, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **env})
+                    [
+                        sys.executable,
+                        "-m",
+                        "credit_glm",
+                        "mode=serve",
+                        f"serving.port={port}",
+                        f"serving.model_path={card_path}",
+                        f"serving.workers={args.workers}",
+                        f"serving.threads={args.threads}",
+                        "serving.drain_seconds=0",
+                        "serving.admin_port=null",
+                        f"hydra.run.dir={work / 'outputs' / name.split()[0]}",
+                    ],
+                    cwd=work,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    env={**os.environ, **env},
+                )
                 servers[name] = (proc, port)
             for proc, port in servers.values():
                 _wait_ready(f"http://127.0.0.1:{port}/ready", proc)
-                _wrk(f"http://127.0.0.1:{port}/predict", single, keep_lua, 2,
-                     args.connections)
+                _wrk(f"http://127.0.0.1:{port}/predict", single, keep_lua, 2, args.connections)
             runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
             for rnd in range(1, args.rounds + 1):
                 for mode, lua in (("keep-alive", keep_lua), ("new connection", close_lua)):
                     for name, (proc, port) in servers.items():
-                        r = _wrk(f"http://127.0.0.1:{port}/predict", single, lua,
-                                 args.duration, args.connections, proc.pid)
+                        r = _wrk(
+                            f"http://127.0.0.1:{port}/predict",
+                            single,
+                            lua,
+                            args.duration,
+                            args.connections,
+                            proc.pid,
+                        )
                         runs.setdefault((name, mode), []).append(r)
-                        print(f"round {rnd} {mode:<15} {name:<14} {r['rps']:>7.0f} req/s "
-                              f"p99 {r['p99_us'] / 1e3:6.2f} ms, errors {r['errors']}, "
-                              f"other jobs {r['foreign']:.0%} of the CPUs", flush=True)
+                        print(
+                            f"round {rnd} {mode:<15} {name:<14} {r['rps']:>7.0f} req/s "
+                            f"p99 {r['p99_us'] / 1e3:6.2f} ms, errors {r['errors']}, "
+                            f"other jobs {r['foreign']:.0%} of the CPUs",
+                            flush=True,
+                        )
             attacks = {}
             for name, (_proc, port) in servers.items():
                 attacks[name] = run_attack(port, single.read_bytes(), args.attack_seconds)
                 a = attacks[name]
-                print(f"attack on {name}: {a.good_ok}/{a.good_total} good requests in 3 s",
-                      flush=True)
+                print(
+                    f"attack on {name}: {a.good_ok}/{a.good_total} good requests in 3 s", flush=True
+                )
         finally:
             for proc, _port in servers.values():
                 _stop(proc)
@@ -114,26 +137,37 @@ def main() -> int:
     def med(name: str, mode: str, key: str) -> float:
         return float(statistics.median(r[key] for r in runs[(name, mode)]))
 
-    print(f"\nwrk -t1 -c{args.connections} -d{args.duration}s, median of {args.rounds} "
-          f"alternating rounds; gunicorn workers={args.workers} threads={args.threads}, "
-          f"serving defaults (header_timeout/body_timeout 10 s), {os.cpu_count()} CPUs")
-    print(f"{'worker':<15}{'connections':<16}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
-          f"{'CPU us/req':>12}")
+    print(
+        f"\nwrk -t1 -c{args.connections} -d{args.duration}s, median of {args.rounds} "
+        f"alternating rounds; gunicorn workers={args.workers} threads={args.threads}, "
+        f"serving defaults (header_timeout/body_timeout 10 s), {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'worker':<15}{'connections':<16}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU us/req':>12}"
+    )
     for mode in ("keep-alive", "new connection"):
         for name in WORKERS:
-            print(f"{name:<15}{mode:<16}{med(name, mode, 'rps'):>8.0f}"
-                  f"{med(name, mode, 'p50_us') / 1e3:>8.2f}{med(name, mode, 'p99_us') / 1e3:>8.2f}"
-                  f"{med(name, mode, 'cpu_us'):>12.0f}")
+            print(
+                f"{name:<15}{mode:<16}{med(name, mode, 'rps'):>8.0f}"
+                f"{med(name, mode, 'p50_us') / 1e3:>8.2f}{med(name, mode, 'p99_us') / 1e3:>8.2f}"
+                f"{med(name, mode, 'cpu_us'):>12.0f}"
+            )
         ratio = med("buffering", mode, "rps") / med("stock gthread", mode, "rps")
         print(f"{'':<15}{mode:<16} buffering / stock throughput = {ratio:.2f}")
-    print(f"\nattack ({args.attack_seconds:g} s: 2 stalled bodies, 4 unfinished header blocks, "
-          "100 slowloris; 4 good clients, a new connection per request)")
+    print(
+        f"\nattack ({args.attack_seconds:g} s: 2 stalled bodies, 4 unfinished header blocks, "
+        "100 slowloris; 4 good clients, a new connection per request)"
+    )
     print(f"{'worker':<15}{'good in 3 s':>14}{'share':>8}{'p99 s':>8}{'attack 408s':>13}")
     for name, a in attacks.items():
-        print(f"{name:<15}{f'{a.good_ok}/{a.good_total}':>14}{a.good_share:>8.1%}"
-              f"{_p99(a.good_latencies):>8.2f}{sum(a.closed_with_408.values()):>13}")
-    errors = sum(r["errors"] for r in runs[("buffering", "keep-alive")]
-                 + runs[("buffering", "new connection")])
+        print(
+            f"{name:<15}{f'{a.good_ok}/{a.good_total}':>14}{a.good_share:>8.1%}"
+            f"{_p99(a.good_latencies):>8.2f}{sum(a.closed_with_408.values()):>13}"
+        )
+    errors = sum(
+        r["errors"]
+        for r in runs[("buffering", "keep-alive")] + runs[("buffering", "new connection")]
+    )
     return 0 if errors == 0 and attacks["buffering"].good_share >= 0.95 else 1
 
 

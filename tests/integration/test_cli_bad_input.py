@@ -27,6 +27,7 @@ def _write(frame: pd.DataFrame, path: Path) -> str:
 def _edit(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], list[str]]:
     def make(tmp: Path) -> list[str]:
         return [f"data.path={_write(change(_german()), tmp / 'data.csv')}"]
+
     return make
 
 
@@ -34,6 +35,7 @@ def _set(column: str, row: int, value: str) -> Callable[[pd.DataFrame], pd.DataF
     def change(df: pd.DataFrame) -> pd.DataFrame:
         df.loc[row, column] = value
         return df
+
     return change
 
 
@@ -61,6 +63,7 @@ def _typo_in_own_yaml(tmp: Path) -> list[str]:
 
 def _own_yaml(group: str, old: str, new: str) -> Callable[[Path], list[str]]:
     """A shipped German-credit YAML of ``group`` with one line edited, as the user's option."""
+
     def make(tmp: Path) -> list[str]:
         text = (Path(config_dir()) / group / "german_credit.yaml").read_text()
         assert old in text
@@ -68,6 +71,7 @@ def _own_yaml(group: str, old: str, new: str) -> Callable[[Path], list[str]]:
         conf.mkdir(parents=True)
         (conf / "mine.yaml").write_text(text.replace(old, new))
         return ["--config-dir", str(tmp / "my_conf"), f"{group}=mine"]
+
     return make
 
 
@@ -75,38 +79,61 @@ QUOTE_HINT = 'quote it exactly as the data spells it: "Yes"'
 
 CASES: dict[str, tuple[Callable[[Path], list[str]], list[str]]] = {
     "unknown config key": (lambda t: ["glm.lnk=probit"], ["lnk"]),
-    "added key no schema declares": (lambda t: ["+glm.lnk=probit"],
-                                     ["glm.lnk", "no such key", "did you mean 'link'"]),
-    "added key inside a column": (lambda t: ["+data.columns.age_in_years.maxx=3"],
-                                  ["data.columns.age_in_years.maxx", "'max'"]),
-    "unknown choice": (lambda t: ["selection.strategy=greedy"],
-                       ["selection.strategy", "greedy", "exhaustive", "stepwise"]),
-    "unknown log format": (lambda t: ["serving.log_format=xml"],
-                           ["serving.log_format", "json", "text"]),
-    "YAML boolean as event": (_own_yaml("data", "  event: bad\n", "  event: Yes\n"),
-                              ["data.target.event", "YAML boolean", QUOTE_HINT]),
-    "YAML boolean as a category": (_own_yaml("data", '      - "no"\n', "      - no\n"),
-                                   ["data.columns.foreign_worker.categories[0]", QUOTE_HINT]),
+    "added key no schema declares": (
+        lambda t: ["+glm.lnk=probit"],
+        ["glm.lnk", "no such key", "did you mean 'link'"],
+    ),
+    "added key inside a column": (
+        lambda t: ["+data.columns.age_in_years.maxx=3"],
+        ["data.columns.age_in_years.maxx", "'max'"],
+    ),
+    "unknown choice": (
+        lambda t: ["selection.strategy=greedy"],
+        ["selection.strategy", "greedy", "exhaustive", "stepwise"],
+    ),
+    "unknown log format": (
+        lambda t: ["serving.log_format=xml"],
+        ["serving.log_format", "json", "text"],
+    ),
+    "YAML boolean as event": (
+        _own_yaml("data", "  event: bad\n", "  event: Yes\n"),
+        ["data.target.event", "YAML boolean", QUOTE_HINT],
+    ),
+    "YAML boolean as a category": (
+        _own_yaml("data", '      - "no"\n', "      - no\n"),
+        ["data.columns.foreign_worker.categories[0]", QUOTE_HINT],
+    ),
     "YAML boolean as a reference": (
         _own_yaml("features", '    reference: "radio/television"\n', "    reference: on\n"),
-        ["features.features.purpose.reference", QUOTE_HINT]),
+        ["features.features.purpose.reference", QUOTE_HINT],
+    ),
     "typo in a user's YAML": (_typo_in_own_yaml, ["max_iters"]),
     "unknown option": (lambda t: ["glm=fancy"], ["fancy"]),
     "wrong type in override": (lambda t: ["glm.max_iter=abc"], ["max_iter", "abc"]),
     "value out of its rule": (lambda t: ["split.test_size=0"], ["split.test_size"]),
     "missing data file": (lambda t: ["data.path=nope.csv"], ["nope.csv", "not found"]),
     "empty data file": (_empty_file, ["empty"]),
-    "no target column": (_edit(lambda d: d.drop(columns=["creditability"])),
-                         ["creditability", "missing"]),
-    "target with one class": (_edit(lambda d: d.assign(creditability="good")),
-                              ["one class", "creditability"]),
-    "string in numeric column": (_edit(_set("duration_in_month", 5, "twelve")),
-                                 ["duration_in_month", "'twelve'", "rows 5"]),
-    "value outside its range": (_edit(_set("age_in_years", 7, "150")),
-                                ["age_in_years", "max 120", "150"]),
+    "no target column": (
+        _edit(lambda d: d.drop(columns=["creditability"])),
+        ["creditability", "missing"],
+    ),
+    "target with one class": (
+        _edit(lambda d: d.assign(creditability="good")),
+        ["one class", "creditability"],
+    ),
+    "string in numeric column": (
+        _edit(_set("duration_in_month", 5, "twelve")),
+        ["duration_in_month", "'twelve'", "rows 5"],
+    ),
+    "value outside its range": (
+        _edit(_set("age_in_years", 7, "150")),
+        ["age_in_years", "max 120", "150"],
+    ),
     "unknown category": (_edit(_set("purpose", 3, "yacht")), ["purpose", "'yacht'"]),
-    "all-missing column": (_edit(lambda d: d.assign(telephone="")),
-                           ["telephone", "nullable=false", "and 995 more"]),
+    "all-missing column": (
+        _edit(lambda d: d.assign(telephone="")),
+        ["telephone", "nullable=false", "and 995 more"],
+    ),
     "feature absent from schema": (_feature_not_in_schema, ["shoe_size", "not declared"]),
 }
 
@@ -123,8 +150,12 @@ def test_bad_input_is_refused_clearly(case: str, tmp_path: Path) -> None:
     assert not (tmp_path / "models").exists(), "nothing may be promoted"
 
 
-EXIT_CODES = {"added key no schema declares": 1, "unknown choice": 1,
-              "YAML boolean as event": 2, "YAML boolean as a category": 2}
+EXIT_CODES = {
+    "added key no schema declares": 1,
+    "unknown choice": 1,
+    "YAML boolean as event": 2,
+    "YAML boolean as a category": 2,
+}
 
 
 @pytest.mark.parametrize("case", list(EXIT_CODES))

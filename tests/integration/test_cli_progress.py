@@ -24,11 +24,17 @@ from tests.conftest import cli_env
 pytestmark = pytest.mark.slow
 
 # 211 subsets (sizes 0 to 2 of 20 features), five folds each: a few seconds at most
-SEARCH = ["selection=exhaustive", "selection.criterion=cv_logloss", "selection.max_features=2",
-          "verbose=false"]
+SEARCH = [
+    "selection=exhaustive",
+    "selection.criterion=cv_logloss",
+    "selection.max_features=2",
+    "verbose=false",
+]
 # "exhaustive:  42%|####    | 89/211 [00:01<00:01, 85.3subset/s]" (s/subset when slower than 1/s)
-BAR = re.compile(r"exhaustive: +\d+%\|.*\| *\d+/211 \[\d\d:\d\d<\d\d:\d\d, *"
-                 r"[\d.]+(subset/s|s/subset)\]")
+BAR = re.compile(
+    r"exhaustive: +\d+%\|.*\| *\d+/211 \[\d\d:\d\d<\d\d:\d\d, *"
+    r"[\d.]+(subset/s|s/subset)\]"
+)
 
 
 def _env(ci: bool) -> dict[str, str]:
@@ -42,8 +48,14 @@ def _run_on_a_terminal(args: list[str], cwd: Path, ci: bool = False) -> tuple[in
     """Run the CLI with stdin, stdout and stderr on one pty; its exit code and everything shown."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "credit_glm", *args], cwd=cwd, env=_env(ci),
-                            stdin=slave, stdout=slave, stderr=slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "credit_glm", *args],
+        cwd=cwd,
+        env=_env(ci),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
     os.close(slave)
     shown = bytearray()
     try:
@@ -78,9 +90,15 @@ def test_stepwise_reports_its_rounds(tmp_path: Path) -> None:
 
 
 def test_no_bar_in_a_pipe(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "credit_glm", *SEARCH], cwd=tmp_path,
-                            env=_env(ci=False), capture_output=True, text=True, timeout=300,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "credit_glm", *SEARCH],
+        cwd=tmp_path,
+        env=_env(ci=False),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     for stream in (result.stdout, result.stderr):
         assert "subset/s" not in stream and "\r" not in stream and "%|" not in stream

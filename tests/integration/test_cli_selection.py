@@ -24,8 +24,9 @@ def _summary(root: Path) -> list[dict[str, str]]:
 
 
 def test_six_strategy_sweep_writes_one_summary(tmp_path: Path) -> None:
-    result = run_cli(["-m", f"selection={','.join(STRATEGIES)}", "verbose=false"], tmp_path,
-                     timeout=600)
+    result = run_cli(
+        ["-m", f"selection={','.join(STRATEGIES)}", "verbose=false"], tmp_path, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = _summary(tmp_path)
     assert [r["strategy"] for r in rows] == STRATEGIES
@@ -52,9 +53,18 @@ def test_failed_jobs_are_shown_and_fail_the_sweep(tmp_path: Path) -> None:
 
 
 def test_joblib_launcher_sweep(tmp_path: Path) -> None:
-    result = run_cli(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                      "selection=exhaustive,random", "random.seed=1,2", "verbose=false"],
-                     tmp_path, timeout=600)
+    result = run_cli(
+        [
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "selection=exhaustive,random",
+            "random.seed=1,2",
+            "verbose=false",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = _summary(tmp_path)
     assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
@@ -64,8 +74,13 @@ def test_joblib_launcher_sweep(tmp_path: Path) -> None:
 
 
 def test_exhaustive_audit_trail_matches_the_statsmodels_refit(cli: Cli, tmp_path: Path) -> None:
-    result = cli("selection=exhaustive", "selection.criterion=bic", "selection.max_features=10",
-                 "selection.top_n=5", "hydra.run.dir=outputs/run")
+    result = cli(
+        "selection=exhaustive",
+        "selection.criterion=bic",
+        "selection.max_features=10",
+        "selection.top_n=5",
+        "hydra.run.dir=outputs/run",
+    )
     assert result.returncode == 0, result.stderr
     card = json.loads((tmp_path / "models" / "glm_model.json").read_text())
     sel = card["selection"]
@@ -84,8 +99,10 @@ def test_exhaustive_audit_trail_matches_the_statsmodels_refit(cli: Cli, tmp_path
     # the account of the search, on the terminal once and in the run log
     block = _selection_block(result.stdout)
     assert block[0] == "selection: exhaustive (best subset, exact) by bic"
-    assert (f"{counts['total_subsets']:,} subsets in the space, {counts['fitted']:,} fitted, "
-            f"{counts['pruned']:,} pruned, {counts['skipped']:,} skipped") in block[1]
+    assert (
+        f"{counts['total_subsets']:,} subsets in the space, {counts['fitted']:,} fitted, "
+        f"{counts['pruned']:,} pruned, {counts['skipped']:,} skipped"
+    ) in block[1]
     assert f"BIC = {sel['criterion_value']:.4f}" in block[2]
     assert block[3].strip() == ", ".join(card["selected_features"])
     run_log = (tmp_path / "outputs" / "run" / "__main__.log").read_text()
@@ -98,7 +115,7 @@ def _selection_block(stdout: str) -> list[str]:
     starts = [i for i, line in enumerate(lines) if line.startswith("selection: ")]
     assert len(starts) == 1, stdout
     block = [lines[starts[0]]]
-    for line in lines[starts[0] + 1:]:
+    for line in lines[starts[0] + 1 :]:
         if not line.startswith("  "):
             break
         block.append(line)
@@ -106,8 +123,13 @@ def _selection_block(stdout: str) -> list[str]:
 
 
 def test_stepwise_pvalue_path_and_constraints(cli: Cli, tmp_path: Path) -> None:
-    result = cli("selection=stepwise", "selection.p_enter=0.01", "selection.p_remove=0.05",
-                 "selection.force_in=[age_in_years]", "selection.exclude=[duration_in_month]")
+    result = cli(
+        "selection=stepwise",
+        "selection.p_enter=0.01",
+        "selection.p_remove=0.05",
+        "selection.force_in=[age_in_years]",
+        "selection.exclude=[duration_in_month]",
+    )
     assert result.returncode == 0, result.stderr
     card = json.loads((tmp_path / "models" / "glm_model.json").read_text())
     assert "age_in_years" in card["selected_features"]
@@ -133,8 +155,7 @@ def test_stepwise_pvalue_path_and_constraints(cli: Cli, tmp_path: Path) -> None:
         (["selection=greedy"], "greedy"),
     ],
 )
-def test_bad_selection_settings_are_refused(args: list[str], expected: str,
-                                            tmp_path: Path) -> None:
+def test_bad_selection_settings_are_refused(args: list[str], expected: str, tmp_path: Path) -> None:
     result = run_cli(args, tmp_path)
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr

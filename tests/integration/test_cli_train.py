@@ -113,8 +113,9 @@ def test_same_config_and_data_give_the_same_model_card(trained_dir: Path, tmp_pa
 
 
 def test_evaluate_mode_scores_a_labelled_file(trained_dir: Path) -> None:
-    result = run_cli(["mode=evaluate", f"data.path={GERMAN_CSV}", "hydra.run.dir=outputs/ev"],
-                     trained_dir)
+    result = run_cli(
+        ["mode=evaluate", f"data.path={GERMAN_CSV}", "hydra.run.dir=outputs/ev"], trained_dir
+    )
     assert result.returncode == 0, result.stderr
     ev = json.loads((trained_dir / "outputs" / "ev" / "evaluation.json").read_text())
     card = load_card(trained_dir / "models" / "glm_model.json")
@@ -123,8 +124,9 @@ def test_evaluate_mode_scores_a_labelled_file(trained_dir: Path) -> None:
     # the whole file is 70% training rows: its AUC lies between the train and test AUCs
     lo, hi = sorted([card["metrics"]["test"]["auc"], card["metrics"]["train"]["auc"]])
     assert lo < ev["metrics"]["auc"] < hi
-    failing = run_cli(["mode=evaluate", f"data.path={GERMAN_CSV}", "evaluation.min_auc=0.99"],
-                      trained_dir)
+    failing = run_cli(
+        ["mode=evaluate", f"data.path={GERMAN_CSV}", "evaluation.min_auc=0.99"], trained_dir
+    )
     assert failing.returncode == 4 and "min_auc" in failing.stderr
 
 

@@ -45,8 +45,10 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(PODMAN is None and not IN_CI,
-                       reason="podman is not installed (under CI=true this test fails instead)"),
+    pytest.mark.skipif(
+        PODMAN is None and not IN_CI,
+        reason="podman is not installed (under CI=true this test fails instead)",
+    ),
 ]
 
 
@@ -58,17 +60,27 @@ def context_paths() -> list[str]:
     return [".dockerignore", *(p for p in admitted if "*" not in p)]
 
 
-def podman(*args: str, timeout: float = 120, check: bool = True
-           ) -> subprocess.CompletedProcess[str]:
+def podman(
+    *args: str, timeout: float = 120, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """``podman ARGS`` with the runtime settings this kind of machine needs."""
     if PODMAN is None:
-        pytest.fail("podman is not installed, and CI is set: .ci/run installs it (apt-get "
-                    "install podman runc debootstrap)")
-    result = subprocess.run([PODMAN, "--runtime", "runc", "--cgroup-manager", "cgroupfs", *args],
-                            capture_output=True, text=True, timeout=timeout, check=False)
+        pytest.fail(
+            "podman is not installed, and CI is set: .ci/run installs it (apt-get "
+            "install podman runc debootstrap)"
+        )
+    result = subprocess.run(
+        [PODMAN, "--runtime", "runc", "--cgroup-manager", "cgroupfs", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and result.returncode != 0:
-        pytest.fail(f"podman {' '.join(args[:2])} exited {result.returncode}:\n"
-                    f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        pytest.fail(
+            f"podman {' '.join(args[:2])} exited {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
@@ -78,8 +90,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http_get(port: int, path: str, body: bytes | None = None,
-             timeout: float = 10.0) -> tuple[int, bytes]:
+def http_get(
+    port: int, path: str, body: bytes | None = None, timeout: float = 10.0
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         if body is None:
@@ -95,11 +108,18 @@ def http_get(port: int, path: str, body: bytes | None = None,
 @pytest.fixture(scope="module")
 def base_image() -> str:
     start = time.monotonic()
-    result = subprocess.run(["bash", str(REPO / "docker" / "local-base.sh"), BASE_IMAGE],
-                            capture_output=True, text=True, timeout=1200, check=False)
+    result = subprocess.run(
+        ["bash", str(REPO / "docker" / "local-base.sh"), BASE_IMAGE],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    print(f"base image: {result.stdout.strip().splitlines()[-1]} "
-          f"in {time.monotonic() - start:.0f} s", file=sys.stderr)
+    print(
+        f"base image: {result.stdout.strip().splitlines()[-1]} in {time.monotonic() - start:.0f} s",
+        file=sys.stderr,
+    )
     return BASE_IMAGE
 
 
@@ -116,8 +136,9 @@ def image(base_image: str, built_card: Path, tmp_path_factory: pytest.TempPathFa
     for name in context_paths():
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, context / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                source, context / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         else:
             shutil.copy2(source, context / name)
     (context / "models").mkdir()
@@ -125,11 +146,25 @@ def image(base_image: str, built_card: Path, tmp_path_factory: pytest.TempPathFa
     pip_conf = context.parent / "pip.conf"
     pip_conf.write_text(f"[global]\ncert = {CA_BUNDLE}\n")
     start = time.monotonic()
-    podman("build", "--network", "host",
-           "-v", f"{CA_BUNDLE.parent}:{CA_BUNDLE.parent}:ro", "-v", f"{pip_conf}:/etc/pip.conf:ro",
-           "--build-arg", f"PYTHON_IMAGE={base_image}",
-           "--build-arg", "MODEL_CARD=models/glm_model.json",
-           "-t", IMAGE, "-f", "docker/Dockerfile", str(context), timeout=1500)
+    podman(
+        "build",
+        "--network",
+        "host",
+        "-v",
+        f"{CA_BUNDLE.parent}:{CA_BUNDLE.parent}:ro",
+        "-v",
+        f"{pip_conf}:/etc/pip.conf:ro",
+        "--build-arg",
+        f"PYTHON_IMAGE={base_image}",
+        "--build-arg",
+        "MODEL_CARD=models/glm_model.json",
+        "-t",
+        IMAGE,
+        "-f",
+        "docker/Dockerfile",
+        str(context),
+        timeout=1500,
+    )
     print(f"image built in {time.monotonic() - start:.0f} s", file=sys.stderr)
     return IMAGE
 
@@ -137,20 +172,33 @@ def image(base_image: str, built_card: Path, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="module")
 def image_card(image: str) -> dict[str, Any]:
     """The card the image ships, read out of the image."""
-    result = podman("run", "--rm", "--network", "host", "--entrypoint", "cat", image,
-                    "/app/models/glm_model.json")
+    result = podman(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--entrypoint",
+        "cat",
+        image,
+        "/app/models/glm_model.json",
+    )
     card = json.loads(result.stdout)
     assert isinstance(card, dict)
     return card
 
 
 @pytest.fixture(scope="module")
-def deployment(image_card: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
-               ) -> Rendered:
+def deployment(image_card: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     """``kubectl apply -k k8s/`` as it would apply, with the pin written from the image's card."""
     work = tmp_path_factory.mktemp("k8s")
-    pin = subprocess.run([sys.executable, str(PIN_SCRIPT), "-"], input=json.dumps(image_card),
-                         capture_output=True, text=True, timeout=30, check=False)
+    pin = subprocess.run(
+        [sys.executable, str(PIN_SCRIPT), "-"],
+        input=json.dumps(image_card),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert pin.returncode == 0, pin.stderr
     return render_deployment(work, pin.stdout)
 
@@ -175,21 +223,41 @@ def serving_dir(path: Path, pinned_yaml: str) -> Path:
     return path
 
 
-def run_args(image: str, rendered: Rendered, env_file: Path | None, config: Path,
-             port: int, admin_port: int) -> list[str]:
+def run_args(
+    image: str, rendered: Rendered, env_file: Path | None, config: Path, port: int, admin_port: int
+) -> list[str]:
     """``podman run`` arguments mirroring the Deployment's container: read-only root, /tmp a
     tmpfs, the image's non-root user, no capabilities, the pin as environment, the serving
     ConfigMap mounted over the image's pinned config. Host network, loopback ports."""
-    args = ["--network", "host", "--read-only", "--tmpfs", "/tmp", "--user", user_of(image),
-            "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-            "-v", f"{config}:/etc/credit-glm/serving:ro"]
+    args = [
+        "--network",
+        "host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--user",
+        user_of(image),
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "-v",
+        f"{config}:/etc/credit-glm/serving:ro",
+    ]
     for name, value in rendered.plain_env.items():
         args += ["-e", f"{name}={value}"]
     if env_file is not None:
         args += ["--env-file", str(env_file)]
     command = rendered.container["command"] + container_args(rendered.container)
-    return [*args, image, *command, "serving.host=127.0.0.1", f"serving.port={port}",
-            "serving.admin_host=127.0.0.1", f"serving.admin_port={admin_port}"]
+    return [
+        *args,
+        image,
+        *command,
+        "serving.host=127.0.0.1",
+        f"serving.port={port}",
+        "serving.admin_host=127.0.0.1",
+        f"serving.admin_port={admin_port}",
+    ]
 
 
 @dataclass
@@ -210,16 +278,22 @@ class Running:
 
 
 @pytest.fixture(scope="module")
-def running(image: str, deployment: Rendered, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[Running]:
+def running(
+    image: str, deployment: Rendered, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
     work = tmp_path_factory.mktemp("run")
     env_file = write_env_file(work / "model-pin.env", deployment.pin)
     config = serving_dir(work / "serving", deployment.pinned_yaml)
     name = f"credit-glm-test-{os.getpid()}"
     podman("rm", "-f", name, check=False)
     box = Running(name, free_port(), free_port())
-    podman("run", "-d", "--name", name,
-           *run_args(image, deployment, env_file, config, box.port, box.admin_port))
+    podman(
+        "run",
+        "-d",
+        "--name",
+        name,
+        *run_args(image, deployment, env_file, config, box.port, box.admin_port),
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -233,8 +307,10 @@ def running(image: str, deployment: Rendered, tmp_path_factory: pytest.TempPathF
                 pytest.fail(f"/ready answered {status}: {body[:300]!r}\n{box.logs()[-3000:]}")
             state = box.state()
             if not state.get("Running"):
-                pytest.fail(f"the container exited {state.get('ExitCode')} before /ready:\n"
-                            f"{box.logs()[-3000:]}")
+                pytest.fail(
+                    f"the container exited {state.get('ExitCode')} before /ready:\n"
+                    f"{box.logs()[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"/ready never answered 200 within 120 s:\n{box.logs()[-3000:]}")
             time.sleep(0.5)
@@ -254,14 +330,15 @@ def scrape(box: Running) -> str:
             where = "admin" if port == box.admin_port else "scoring"
             print(f"/metrics served on the {where} port", file=sys.stderr)
             return body.decode()
-    pytest.fail(f"no /metrics on the admin port {box.admin_port} nor on the scoring port "
-                f"{box.port}")
+    pytest.fail(
+        f"no /metrics on the admin port {box.admin_port} nor on the scoring port {box.port}"
+    )
 
 
 def model_info_labels(metrics: str) -> dict[str, str]:
     lines = [ln for ln in metrics.splitlines() if ln.startswith("credit_glm_model_info{")]
     assert lines, "credit_glm_model_info is not exported"
-    inner = lines[0][len("credit_glm_model_info{"):lines[0].rindex("}")]
+    inner = lines[0][len("credit_glm_model_info{") : lines[0].rindex("}")]
     labels = {}
     for part in inner.split('",'):
         key, _, value = part.partition('="')
@@ -269,32 +346,38 @@ def model_info_labels(metrics: str) -> dict[str, str]:
     return labels
 
 
-def test_the_image_holds_the_card_trained_here(image_card: dict[str, Any],
-                                               built_card: Path) -> None:
+def test_the_image_holds_the_card_trained_here(
+    image_card: dict[str, Any], built_card: Path
+) -> None:
     assert image_card == json.loads(built_card.read_text())
 
 
-def test_container_serves_predictions_and_metrics(running: Running,
-                                                  image_card: dict[str, Any]) -> None:
+def test_container_serves_predictions_and_metrics(
+    running: Running, image_card: dict[str, Any]
+) -> None:
     features = image_card["self_check"]["features"]
     status, body = http_get(running.port, "/predict", json.dumps({"features": features}).encode())
     assert status == 200, body[:500]
     reply = json.loads(body)
     assert reply["model_version"] == image_card["model_version"]
     assert reply["probability_of_default"] == pytest.approx(
-        image_card["self_check"]["probability_of_default"], rel=1e-9, abs=1e-12)
+        image_card["self_check"]["probability_of_default"], rel=1e-9, abs=1e-12
+    )
     assert reply["decision"] in ("accept", "decline")
     metrics = scrape(running)
     assert "credit_glm_ready" in metrics
     assert "credit_glm_predictions_total" in metrics
 
 
-def test_card_pin_and_served_model_agree(running: Running, image_card: dict[str, Any],
-                                         deployment: Rendered) -> None:
+def test_card_pin_and_served_model_agree(
+    running: Running, image_card: dict[str, Any], deployment: Rendered
+) -> None:
     """The image's card, the pin ``kubectl apply -k`` would deploy, and what the container
     serves name one model."""
-    pinned = {"sha256": deployment.pin["CREDIT_GLM_EXPECTED_MODEL_SHA256"],
-              "version": deployment.pin["CREDIT_GLM_EXPECTED_MODEL_VERSION"]}
+    pinned = {
+        "sha256": deployment.pin["CREDIT_GLM_EXPECTED_MODEL_SHA256"],
+        "version": deployment.pin["CREDIT_GLM_EXPECTED_MODEL_VERSION"],
+    }
     in_card = {"sha256": image_card["model_sha256"], "version": image_card["model_version"]}
     labels = model_info_labels(scrape(running))
     served = {"sha256": labels["model_sha256"], "version": labels["model_version"]}
@@ -308,8 +391,7 @@ def test_card_pin_and_served_model_agree(running: Running, image_card: dict[str,
     assert in_card["sha256"] in running.logs()  # the start-up line names the model
 
 
-def test_sigterm_exits_zero_within_the_grace_period(running: Running,
-                                                    deployment: Rendered) -> None:
+def test_sigterm_exits_zero_within_the_grace_period(running: Running, deployment: Rendered) -> None:
     grace = int(deployment.pod["terminationGracePeriodSeconds"])
     start = time.monotonic()
     podman("stop", "--time", str(grace), running.name, timeout=grace + 30)
@@ -322,25 +404,32 @@ def test_sigterm_exits_zero_within_the_grace_period(running: Running,
     print(f"stopped by SIGTERM in {took:.1f} s (grace {grace} s)", file=sys.stderr)
 
 
-def _refusal(image: str, deployment: Rendered, env: dict[str, str] | None,
-             work: Path) -> tuple[int, list[str]]:
+def _refusal(
+    image: str, deployment: Rendered, env: dict[str, str] | None, work: Path
+) -> tuple[int, list[str]]:
     work.mkdir()
     env_file = write_env_file(work / "model-pin.env", env) if env is not None else None
     config = serving_dir(work / "serving", deployment.pinned_yaml)
-    result = podman("run", "--rm",
-                    *run_args(image, deployment, env_file, config, free_port(), free_port()),
-                    timeout=120, check=False)
+    result = podman(
+        "run",
+        "--rm",
+        *run_args(image, deployment, env_file, config, free_port(), free_port()),
+        timeout=120,
+        check=False,
+    )
     lines = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.strip()]
     return result.returncode, lines
 
 
-def test_a_wrong_pin_refuses_to_start(image: str, deployment: Rendered,
-                                      tmp_path: Path) -> None:
+def test_a_wrong_pin_refuses_to_start(image: str, deployment: Rendered, tmp_path: Path) -> None:
     real = deployment.pin["CREDIT_GLM_EXPECTED_MODEL_SHA256"]
     wrong = hashlib.sha256(real.encode()).hexdigest()
-    code, lines = _refusal(image, deployment,
-                           {**deployment.pin, "CREDIT_GLM_EXPECTED_MODEL_SHA256": wrong},
-                           tmp_path / "wrong")
+    code, lines = _refusal(
+        image,
+        deployment,
+        {**deployment.pin, "CREDIT_GLM_EXPECTED_MODEL_SHA256": wrong},
+        tmp_path / "wrong",
+    )
     assert code != 0
     assert not any("Traceback" in ln for ln in lines), "\n".join(lines)
     errors = [ln for ln in lines if ln.startswith("error:")]
@@ -349,8 +438,7 @@ def test_a_wrong_pin_refuses_to_start(image: str, deployment: Rendered,
     assert real in errors[0] and "refusing" in errors[0]
 
 
-def test_a_missing_pin_refuses_to_start(image: str, deployment: Rendered,
-                                        tmp_path: Path) -> None:
+def test_a_missing_pin_refuses_to_start(image: str, deployment: Rendered, tmp_path: Path) -> None:
     """Applied without the generated pin (``kubectl apply -f``), the config does not resolve."""
     code, lines = _refusal(image, deployment, None, tmp_path / "missing")
     assert code != 0
@@ -358,4 +446,3 @@ def test_a_missing_pin_refuses_to_start(image: str, deployment: Rendered,
     errors = [ln for ln in lines if ln.startswith("error:")]
     assert len(errors) == 1, "\n".join(lines)
     assert "CREDIT_GLM_EXPECTED_MODEL_SHA256" in errors[0]
-

@@ -29,8 +29,10 @@ DOCKERFILE = REPO / "docker" / "Dockerfile"
 K8S_VERSION = "1.33.0"
 PIN_SCRIPT = REPO / "docker" / "model_pin.py"
 PIN_FILE = "model-pin.env"
-PIN_KEYS = {"CREDIT_GLM_EXPECTED_MODEL_SHA256": "model_sha256",
-            "CREDIT_GLM_EXPECTED_MODEL_VERSION": "model_version"}
+PIN_KEYS = {
+    "CREDIT_GLM_EXPECTED_MODEL_SHA256": "model_sha256",
+    "CREDIT_GLM_EXPECTED_MODEL_VERSION": "model_version",
+}
 KUBECTL = shutil.which("kubectl")
 
 
@@ -61,8 +63,10 @@ def _compose_pinned(args: list[str], serving_yaml: Path, tmp_path: Path) -> AppC
     try:
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
             # --config-dir adds the directory to the search path, as the CLI flag does
-            cfg = compose(config_name="config",
-                          overrides=[*overrides, f"hydra.searchpath=[file://{conf.parent}]"])
+            cfg = compose(
+                config_name="config",
+                overrides=[*overrides, f"hydra.searchpath=[file://{conf.parent}]"],
+            )
         return to_app_config(cfg)
     finally:
         GlobalHydra.instance().clear()
@@ -114,8 +118,14 @@ def _kustomize_by_hand(k8s: Path) -> list[dict[str, Any]]:
         for env in gen.get("envs", []):
             data.update(_env_file_data((k8s / env).read_text()))
         labels = gen.get("options", {}).get("labels", {})
-        docs.append({"apiVersion": "v1", "kind": "ConfigMap",
-                     "metadata": {"name": gen["name"], "labels": labels}, "data": data})
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": gen["name"], "labels": labels},
+                "data": data,
+            }
+        )
     return docs
 
 
@@ -126,8 +136,13 @@ def render_deployment(work: Path, pin_env: str) -> Rendered:
     shutil.copytree(REPO / "k8s", k8s, ignore=shutil.ignore_patterns(PIN_FILE))
     (k8s / PIN_FILE).write_text(pin_env)
     if KUBECTL is not None:
-        result = subprocess.run([KUBECTL, "kustomize", str(k8s)], capture_output=True,
-                                text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [KUBECTL, "kustomize", str(k8s)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         docs = [d for d in yaml.safe_load_all(result.stdout) if d]
         by = "kubectl kustomize"
@@ -142,17 +157,27 @@ def render_deployment(work: Path, pin_env: str) -> Rendered:
     assert len(refs) == 1 and refs[0] in maps, f"envFrom {refs} names no rendered ConfigMap"
     volumes = {v["name"]: v for v in pod["volumes"]}
     serving = volumes["serving-config"]["configMap"]["name"]
-    return Rendered(docs=docs, pin=dict(maps[refs[0]]["data"]),
-                    pinned_yaml=maps[serving]["data"]["pinned.yaml"], pod=pod,
-                    container=container, rendered_by=by)
+    return Rendered(
+        docs=docs,
+        pin=dict(maps[refs[0]]["data"]),
+        pinned_yaml=maps[serving]["data"]["pinned.yaml"],
+        pod=pod,
+        container=container,
+        rendered_by=by,
+    )
 
 
 def write_pin(card: dict[str, Any], tmp_path: Path) -> str:
     """``python docker/model_pin.py CARD``: the pin file's text."""
     path = tmp_path / "card.json"
     path.write_text(json.dumps(card))
-    result = subprocess.run([sys.executable, str(PIN_SCRIPT), str(path)], capture_output=True,
-                            text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [sys.executable, str(PIN_SCRIPT), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -164,16 +189,21 @@ def _made_up_card() -> dict[str, Any]:
 
 
 def test_hadolint_passes() -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "hadolint"), str(DOCKERFILE)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "hadolint"), str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_manifests_validate_against_kubernetes_schemas() -> None:
     tool = str(Path(sys.executable).parent / "kubernetes-validate")
     files = sorted(str(p) for p in (REPO / "k8s").glob("*.yaml"))
-    result = subprocess.run([tool, "--strict", "-k", K8S_VERSION, *files],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [tool, "--strict", "-k", K8S_VERSION, *files], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     kustomization = yaml.safe_load((REPO / "k8s" / "Kustomization").read_text())
     assert sorted(kustomization["resources"]) == sorted(Path(f).name for f in files)
@@ -189,8 +219,9 @@ def test_rendered_kustomization_validates_with_the_generated_pin(tmp_path: Path)
         path.write_text(yaml.safe_dump(doc))
         files.append(str(path))
     tool = str(Path(sys.executable).parent / "kubernetes-validate")
-    result = subprocess.run([tool, "--strict", "-k", K8S_VERSION, *files],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [tool, "--strict", "-k", K8S_VERSION, *files], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     kinds = sorted(d["kind"] for d in rendered.docs)
     assert kinds.count("ConfigMap") == 2, kinds
@@ -228,14 +259,18 @@ def test_the_lock_pins_every_dependency_of_the_package() -> None:
     for declared in project["dependencies"]:
         req = Requirement(declared)
         name = canonicalize_name(req.name)
-        assert name in pins, (f"docker/requirements.lock lacks {req.name} ({declared}): "
-                              "regenerate it as its header says")
-        assert req.specifier.contains(pins[name], prereleases=True), \
+        assert name in pins, (
+            f"docker/requirements.lock lacks {req.name} ({declared}): "
+            "regenerate it as its header says"
+        )
+        assert req.specifier.contains(pins[name], prereleases=True), (
             f"docker/requirements.lock pins {req.name}=={pins[name]}, pyproject wants {declared}"
+        )
 
 
-def test_deployment_matches_image_and_pinned_config(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deployment_matches_image_and_pinned_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     card = _made_up_card()
     rendered = render_deployment(tmp_path, write_pin(card, tmp_path))
     pod, container = rendered.pod, rendered.container
@@ -270,8 +305,9 @@ def test_deployment_matches_image_and_pinned_config(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_the_deployment_pins_the_card_trained_here(trained_dir: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_deployment_pins_the_card_trained_here(
+    trained_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The pin is generated from the card (on any machine): the config the pods compose
     requires exactly the card's model_sha256 and model_version."""
     card = json.loads((trained_dir / "models" / "glm_model.json").read_text())
@@ -292,16 +328,22 @@ def test_no_model_pin_is_committed() -> None:
     for path in [*sorted((REPO / "k8s").glob("*")), REPO / "docker" / "serving.yaml"]:
         if path.is_file() and path.name != PIN_FILE:
             assert not sha.search(path.read_text()), f"{path} pins a model hash"
-    tracked = subprocess.run(["git", "-C", str(REPO), "ls-files", "--", f"k8s/{PIN_FILE}"],
-                             capture_output=True, text=True, check=False)
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "--", f"k8s/{PIN_FILE}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert tracked.stdout.strip() == ""
-    ignored = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", f"k8s/{PIN_FILE}"],
-                             check=False)
+    ignored = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "-q", f"k8s/{PIN_FILE}"], check=False
+    )
     assert ignored.returncode == 0, f"k8s/{PIN_FILE} is not in .gitignore"
 
 
 def test_the_image_config_is_pinned_only_through_the_environment(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cmd = json.loads(_one("CMD"))
     serving_yaml = REPO / "docker" / "serving.yaml"
     for name in PIN_KEYS:
@@ -316,19 +358,28 @@ def test_the_image_config_is_pinned_only_through_the_environment(
     assert app.serving.model_version == card["model_version"]
 
 
-@pytest.mark.parametrize(("card", "message"), [
-    ({"model_version": "v"}, "field model_sha256 must be 64 lowercase hexadecimal"),
-    ({"model_sha256": "A" * 64, "model_version": "v"}, "field model_sha256 must be 64"),
-    ({"model_sha256": "a" * 64}, "field model_version must be a non-empty string"),
-    ({"model_sha256": "a" * 64, "model_version": "two words"}, "without spaces"),
-    ([], "a model card is a JSON object"),
-])
-def test_the_pin_script_refuses_a_card_it_cannot_pin(card: Any, message: str,
-                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [
+        ({"model_version": "v"}, "field model_sha256 must be 64 lowercase hexadecimal"),
+        ({"model_sha256": "A" * 64, "model_version": "v"}, "field model_sha256 must be 64"),
+        ({"model_sha256": "a" * 64}, "field model_version must be a non-empty string"),
+        ({"model_sha256": "a" * 64, "model_version": "two words"}, "without spaces"),
+        ([], "a model card is a JSON object"),
+    ],
+)
+def test_the_pin_script_refuses_a_card_it_cannot_pin(
+    card: Any, message: str, tmp_path: Path
+) -> None:
     path = tmp_path / "card.json"
     path.write_text(json.dumps(card))
-    result = subprocess.run([sys.executable, str(PIN_SCRIPT), str(path)], capture_output=True,
-                            text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [sys.executable, str(PIN_SCRIPT), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
@@ -338,17 +389,22 @@ def test_the_pin_script_refuses_a_card_it_cannot_pin(card: Any, message: str,
 def test_the_pin_script_refuses_a_missing_or_broken_file(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    for path, message in ((tmp_path / "none.json", "cannot read model card"),
-                          (broken, "not JSON")):
-        result = subprocess.run([sys.executable, str(PIN_SCRIPT), str(path)],
-                                capture_output=True, text=True, timeout=30, check=False)
+    for path, message in ((tmp_path / "none.json", "cannot read model card"), (broken, "not JSON")):
+        result = subprocess.run(
+            [sys.executable, str(PIN_SCRIPT), str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         assert result.returncode == 2
         (line,) = result.stderr.splitlines()
         assert message in line and str(path) in line
 
 
 def test_service_and_network_policy_keep_the_admin_port_internal(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The Service routes the scoring port only; the NetworkPolicy opens the scoring port to
     all and the admin port (metrics, the full card) to Prometheus pods alone; the image's
     pinned config and the ConfigMap's agree on both ports."""
@@ -358,8 +414,10 @@ def test_service_and_network_policy_keep_the_admin_port_internal(
     service = _k8s("service.yaml")
     assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
     policy = _k8s("networkpolicy.yaml")
-    assert policy["spec"]["podSelector"]["matchLabels"] == \
-        deployment["spec"]["selector"]["matchLabels"]
+    assert (
+        policy["spec"]["podSelector"]["matchLabels"]
+        == deployment["spec"]["selector"]["matchLabels"]
+    )
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     rules = {p["port"]: rule for rule in policy["spec"]["ingress"] for p in rule["ports"]}
     assert set(rules) == set(named)

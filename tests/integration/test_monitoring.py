@@ -42,8 +42,14 @@ def _tool(name: str) -> str:
     ids=["check-rules", "check-config", "test-rules"],
 )
 def test_promtool(args: list[str]) -> None:
-    result = subprocess.run([_tool("promtool"), *args], cwd=MONITORING, capture_output=True,
-                            text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [_tool("promtool"), *args],
+        cwd=MONITORING,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -71,8 +77,21 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
 # ---------------------------------------------------------------------------------------------
 # PromQL names against a live scrape
 # ---------------------------------------------------------------------------------------------
-_KEYWORDS = {"by", "without", "and", "or", "unless", "offset", "bool", "on", "ignoring",
-             "group_left", "group_right", "inf", "nan"}
+_KEYWORDS = {
+    "by",
+    "without",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "bool",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "inf",
+    "nan",
+}
 
 
 def metric_names(expr: str) -> set[str]:
@@ -103,8 +122,10 @@ def _dashboard_exprs() -> list[str]:
 
 
 def test_metric_name_extraction() -> None:
-    expr = ('sum by (le) (rate(a_total{x="y{z}"}[5m] offset 1w)) / on(job) b:c '
-            'and histogram_quantile(0.9, d_bucket) > 1e-9')
+    expr = (
+        'sum by (le) (rate(a_total{x="y{z}"}[5m] offset 1w)) / on(job) b:c '
+        "and histogram_quantile(0.9, d_bucket) > 1e-9"
+    )
     assert metric_names(expr) == {"a_total", "b:c", "d_bucket"}
 
 
@@ -146,8 +167,7 @@ def test_dashboard_and_rules_use_only_exported_metrics(live: Server, trained_dir
     used = set().union(*(metric_names(e) for e in [*exprs, *_dashboard_exprs()]))
     unknown = used - exported - recorded
     assert not unknown, f"not exported by the service: {sorted(unknown)}"
-    assert {"credit_glm_http_requests_total", "credit_glm_score_psi",
-            "credit_glm_ready"} <= used
+    assert {"credit_glm_http_requests_total", "credit_glm_score_psi", "credit_glm_ready"} <= used
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,16 +194,20 @@ def prometheus(tmp_path: Path, live: Server) -> Iterator[int]:
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
     config["rule_files"] = [str(MONITORING / "alerts.yaml")]
-    config["scrape_configs"][0]["static_configs"] = [
-        {"targets": [f"127.0.0.1:{live.admin_port}"]}]
+    config["scrape_configs"][0]["static_configs"] = [{"targets": [f"127.0.0.1:{live.admin_port}"]}]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     log = open(tmp_path / "prometheus.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [_tool("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
-         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--storage.tsdb.retention.time=1h"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            _tool("prometheus"),
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=1h",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -194,8 +218,10 @@ def prometheus(tmp_path: Path, live: Server) -> Iterator[int]:
             except OSError:
                 time.sleep(0.2)
         else:
-            pytest.fail("prometheus did not become ready:\n"
-                        + (tmp_path / "prometheus.log").read_text()[-2000:])
+            pytest.fail(
+                "prometheus did not become ready:\n"
+                + (tmp_path / "prometheus.log").read_text()[-2000:]
+            )
         yield port
     finally:
         proc.terminate()
@@ -207,8 +233,9 @@ def prometheus(tmp_path: Path, live: Server) -> Iterator[int]:
         log.close()
 
 
-def test_real_prometheus_sees_what_was_sent(live: Server, prometheus: int,
-                                            trained_dir: Path) -> None:
+def test_real_prometheus_sees_what_was_sent(
+    live: Server, prometheus: int, trained_dir: Path
+) -> None:
     def total(promql: str) -> float:
         return _scalar(prometheus, promql) or 0.0
 
@@ -234,18 +261,28 @@ def test_real_prometheus_sees_what_was_sent(live: Server, prometheus: int,
         if total('sum(credit_glm_http_requests_total{endpoint="/predict"})') >= want:
             break
         time.sleep(0.5)
-    assert total('sum(credit_glm_http_requests_total{endpoint="/predict",status="200"})') \
+    assert (
+        total('sum(credit_glm_http_requests_total{endpoint="/predict",status="200"})')
         == base["ok"] + good
-    assert total('sum(credit_glm_http_requests_total{endpoint="/predict",status="422"})') \
+    )
+    assert (
+        total('sum(credit_glm_http_requests_total{endpoint="/predict",status="422"})')
         == base["bad"] + bad
+    )
     assert total("sum(credit_glm_predictions_total)") == base["rows"] + good + 5
-    assert total('sum(credit_glm_feature_out_of_range_total{feature="age_in_years"})') \
+    assert (
+        total('sum(credit_glm_feature_out_of_range_total{feature="age_in_years"})')
         == base["range"] + bad
-    assert total('sum(credit_glm_feature_unknown_category_total{feature="purpose"})') \
+    )
+    assert (
+        total('sum(credit_glm_feature_unknown_category_total{feature="purpose"})')
         == base["unknown"] + bad
+    )
     # the error ratio of /predict over everything scraped so far
-    ratio = total('sum(credit_glm_http_requests_total{endpoint="/predict",status=~"4..|5.."})'
-                  ' / sum(credit_glm_http_requests_total{endpoint="/predict"})')
+    ratio = total(
+        'sum(credit_glm_http_requests_total{endpoint="/predict",status=~"4..|5.."})'
+        ' / sum(credit_glm_http_requests_total{endpoint="/predict"})'
+    )
     assert ratio == pytest.approx((base["bad"] + bad) / want)
     # model health: a PSI series and the served model's info, from both workers' samples
     assert _scalar(prometheus, "max(credit_glm_score_psi)") is not None

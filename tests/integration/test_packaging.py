@@ -22,6 +22,10 @@ def test_source_tree_runs_without_install(tmp_path: Path) -> None:
     env = {**cli_env(), "PYTHONPATH": str(REPO)}
     out = subprocess.run(
         [sys.executable, "-c", "import credit_glm.__main__ as m; print(m.config_dir())"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert os.path.samefile(out, REPO / "conf")

@@ -41,8 +41,16 @@ from tests.conftest import GERMAN_CSV, REPO, cli_env
 
 README = REPO / "README.md"
 EXAMPLE_DATA = REPO / "tests" / "data" / "applications.csv"
-RUNNABLE = {"bash": "shell", "sh": "shell", "shell": "shell", "console": "shell",
-            "yaml": "yaml", "yml": "yaml", "python": "python", "py": "python"}
+RUNNABLE = {
+    "bash": "shell",
+    "sh": "shell",
+    "shell": "shell",
+    "console": "shell",
+    "yaml": "yaml",
+    "yml": "yaml",
+    "python": "python",
+    "py": "python",
+}
 NOT_RUNNABLE = {"", "text"}
 MARKER = re.compile(r"^<!--\s*readme-test:\s*(?P<body>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -116,9 +124,14 @@ def parse_readme(text: str) -> tuple[list[Block], list[str]]:
                 body.append(lines[j])
                 j += 1
             info = fence["info"].strip().split()
-            blocks.append(Block(line=i + 1, language=info[0].lower() if info else "",
-                                text="\n".join(body) + "\n",
-                                markers=[m for _, m in pending]))
+            blocks.append(
+                Block(
+                    line=i + 1,
+                    language=info[0].lower() if info else "",
+                    text="\n".join(body) + "\n",
+                    markers=[m for _, m in pending],
+                )
+            )
             pending = []
             i = j + 1
             continue
@@ -144,7 +157,7 @@ def marker_problems(block: Block) -> list[str]:
     problems = []
     if kind == "skip":
         if not block.markers[0].get("reason"):
-            problems.append(f"{where}: skip needs reason=\"...\"")
+            problems.append(f'{where}: skip needs reason="..."')
     elif kind != expected:
         problems.append(f"{where}: marker {kind!r}, expected {expected!r} or skip")
     if kind == "yaml" and not block.markers[0].get("path"):
@@ -153,7 +166,7 @@ def marker_problems(block: Block) -> list[str]:
         if extra["kind"] != "skip-command" or kind != "shell":
             problems.append(f"{where}: only skip-command may follow a shell marker")
         elif not extra.get("match") or not extra.get("reason"):
-            problems.append(f"{where}: skip-command needs match=\"REGEX\" and reason=\"...\"")
+            problems.append(f'{where}: skip-command needs match="REGEX" and reason="..."')
         elif not any(re.search(extra["match"], c) for c in block.commands()):
             problems.append(f"{where}: skip-command match={extra['match']!r} matches no command")
     return problems
@@ -170,8 +183,12 @@ def test_every_runnable_block_is_marked() -> None:
 def test_the_parser_sees_the_readme_examples() -> None:
     kinds = [b.kind for b in BLOCKS if b.kind]
     assert {"shell", "yaml", "python", "skip"} <= set(kinds)
-    assert any("mode=evaluate data.path=new_applications.csv" in c
-               for b in BLOCKS if b.kind == "shell" for c in b.commands())
+    assert any(
+        "mode=evaluate data.path=new_applications.csv" in c
+        for b in BLOCKS
+        if b.kind == "shell"
+        for c in b.commands()
+    )
 
 
 def test_a_block_without_a_marker_is_caught() -> None:
@@ -179,8 +196,10 @@ def test_a_block_without_a_marker_is_caught() -> None:
     assert marker_problems(blocks[0]) and "no readme-test marker" in marker_problems(blocks[0])[0]
     blocks, problems = parse_readme("<!-- readme-test: shell -->\n\n```sh\nls\n```\n")
     assert problems and "not directly before a fence" in problems[0]
-    blocks, _ = parse_readme('<!-- readme-test: shell -->\n<!-- readme-test: skip-command '
-                             'match="^docker " reason="x" -->\n```bash\nls \\\n  -l\n```\n')
+    blocks, _ = parse_readme(
+        "<!-- readme-test: shell -->\n<!-- readme-test: skip-command "
+        'match="^docker " reason="x" -->\n```bash\nls \\\n  -l\n```\n'
+    )
     assert blocks[0].commands() == ["ls    -l"]
     assert "matches no command" in marker_problems(blocks[0])[0]
 
@@ -243,8 +262,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.mark.slow
 @pytest.mark.parametrize("step", STEPS, ids=[s.id for s in STEPS])
 def test_readme_example_runs(step: Step, workdir: Path) -> None:
-    reason = (step.block.markers[0]["reason"] if step.block.kind == "skip" else
-              step.block.skipped(step.command) if step.block.kind == "shell" else None)
+    reason = (
+        step.block.markers[0]["reason"]
+        if step.block.kind == "skip"
+        else step.block.skipped(step.command)
+        if step.block.kind == "shell"
+        else None
+    )
     if reason:
         pytest.skip(f"README.md:{step.block.line}: {reason}")
     if step.block.kind == "python":
@@ -254,8 +278,15 @@ def test_readme_example_runs(step: Step, workdir: Path) -> None:
     else:
         argv = ["bash", "-o", "pipefail", "-c", step.command]
     start = time.perf_counter()
-    result = subprocess.run(argv, cwd=workdir, env=_env(), capture_output=True, text=True,
-                            timeout=COMMAND_TIMEOUT, check=False)
+    result = subprocess.run(
+        argv,
+        cwd=workdir,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, (
         f"README.md:{step.block.line}: `{step.command.strip()}` exited {result.returncode} "

@@ -57,10 +57,18 @@ class Venv:
     site_packages: Path
     env: dict[str, str]
 
-    def run(self, args: list[str], cwd: Path, timeout: float = RUN_TIMEOUT
-            ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.python), *args], cwd=cwd, env=self.env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+    def run(
+        self, args: list[str], cwd: Path, timeout: float = RUN_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.python), *args],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 def snapshot_build_inputs(target: Path) -> Path:
@@ -83,7 +91,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Wheel:
     # -v: pip shows the build backend's output, where setuptools prints its warnings
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(out), str(source)],
-        capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
     )
     log = build.stdout + build.stderr
     assert build.returncode == 0, log[-5000:]
@@ -110,8 +121,12 @@ def test_wheel_holds_every_package_module_and_config(wheel: Wheel) -> None:
     packages = {Path(p).parent.as_posix() for p in expected if p.endswith("/__init__.py")}
     # the walk sees the parts whose absence broke the installed package, and the data files
     assert {f"{PACKAGE}/selection", f"{PACKAGE}/service", f"{PACKAGE}/datasets"} <= packages
-    assert {f"{PACKAGE}/py.typed", f"{PACKAGE}/datasets/german_credit.csv",
-            f"{PACKAGE}/datasets/README.md", f"{PACKAGE}/conf/config.yaml"} <= expected
+    assert {
+        f"{PACKAGE}/py.typed",
+        f"{PACKAGE}/datasets/german_credit.csv",
+        f"{PACKAGE}/datasets/README.md",
+        f"{PACKAGE}/conf/config.yaml",
+    } <= expected
     names = wheel.names()
     assert sorted(expected - names) == []
     dist_info = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
@@ -131,8 +146,11 @@ def test_wheel_declares_the_spdx_licence(wheel: Wheel) -> None:
 
 def _venv_env(root: Path) -> dict[str, str]:
     """The environment of a user who activated the venv: nothing of the test venv on the path."""
-    env = {k: v for k, v in cli_env().items()
-           if k not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV"}}
+    env = {
+        k: v
+        for k, v in cli_env().items()
+        if k not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV"}
+    }
     env["VIRTUAL_ENV"] = str(root)
     env["PATH"] = os.pathsep.join([str(root / "bin"), env.get("PATH", "")])
     env["PYTHONNOUSERSITE"] = "1"  # a user site-packages could hold an editable install
@@ -142,8 +160,11 @@ def _venv_env(root: Path) -> dict[str, str]:
 def _editable_hooks(site_packages: Path) -> list[str]:
     """Editable installs leave ``__editable__*`` finders and ``.pth`` files naming a checkout."""
     hooks = [p.name for p in site_packages.iterdir() if p.name.startswith("__editable__")]
-    hooks += [p.name for p in site_packages.glob("*.pth")
-              if str(REPO) in p.read_text(encoding="utf-8", errors="replace")]
+    hooks += [
+        p.name
+        for p in site_packages.glob("*.pth")
+        if str(REPO) in p.read_text(encoding="utf-8", errors="replace")
+    ]
     return hooks
 
 
@@ -153,19 +174,29 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Wheel) -> Venv:
     dependencies resolved by pip from the wheel's metadata."""
     root = tmp_path_factory.mktemp("venv") / "venv"
     env = _venv_env(root)
-    made = subprocess.run([sys.executable, "-m", "venv", str(root)], env=env,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    made = subprocess.run(
+        [sys.executable, "-m", "venv", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
     assert made.returncode == 0, made.stderr
     python = root / "bin" / "python"
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     fresh = Venv(root, python, Path(purelib), env)
     assert fresh.site_packages.is_relative_to(root)
     assert _editable_hooks(fresh.site_packages) == []
-    install = fresh.run(["-m", "pip", "install", str(wheel.path)], cwd=root,
-                        timeout=INSTALL_TIMEOUT)
+    install = fresh.run(
+        ["-m", "pip", "install", str(wheel.path)], cwd=root, timeout=INSTALL_TIMEOUT
+    )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     assert _editable_hooks(fresh.site_packages) == []
     return fresh
@@ -173,21 +204,36 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Wheel) -> Venv:
 
 @pytest.mark.slow
 def test_the_venv_sees_only_itself_and_the_standard_library(venv: Venv, tmp_path: Path) -> None:
-    probe = venv.run(["-c", "import json, sys, credit_glm.selection, credit_glm.service; "
-                      "from credit_glm.__main__ import config_dir; "
-                      "print(json.dumps({'path': sys.path, 'base': sys.base_prefix, "
-                      "'files': [credit_glm.selection.__file__, credit_glm.service.__file__, "
-                      "config_dir()]}))"],
-                     cwd=tmp_path)
+    probe = venv.run(
+        [
+            "-c",
+            "import json, sys, credit_glm.selection, credit_glm.service; "
+            "from credit_glm.__main__ import config_dir; "
+            "print(json.dumps({'path': sys.path, 'base': sys.base_prefix, "
+            "'files': [credit_glm.selection.__file__, credit_glm.service.__file__, "
+            "config_dir()]}))",
+        ],
+        cwd=tmp_path,
+    )
     assert probe.returncode == 0, probe.stderr
     seen = json.loads(probe.stdout)
-    foreign = [p for p in seen["path"] if p and not Path(p).is_relative_to(venv.root)
-               and (not Path(p).is_relative_to(seen["base"]) or "site-packages" in p)]
+    foreign = [
+        p
+        for p in seen["path"]
+        if p
+        and not Path(p).is_relative_to(venv.root)
+        and (not Path(p).is_relative_to(seen["base"]) or "site-packages" in p)
+    ]
     assert foreign == []
     assert all(Path(f).is_relative_to(venv.site_packages) for f in seen["files"]), seen["files"]
-    direct_url = venv.run(["-c", "from importlib.metadata import distribution as d; "
-                           "print(d('credit-glm').read_text('direct_url.json') or '{}')"],
-                          cwd=tmp_path)
+    direct_url = venv.run(
+        [
+            "-c",
+            "from importlib.metadata import distribution as d; "
+            "print(d('credit-glm').read_text('direct_url.json') or '{}')",
+        ],
+        cwd=tmp_path,
+    )
     assert json.loads(direct_url.stdout).get("dir_info", {}).get("editable") is not True
 
 
@@ -228,9 +274,16 @@ def start_service(venv: Venv, tmp_path: Path) -> Iterator[Callable[[Path], Servi
         for attempt in range(3):
             port = free_port()
             stderr = tmp_path / f"serve-{attempt}.err"
-            args = [str(venv.python), "-m", PACKAGE, "mode=serve", f"serving.port={port}",
-                    "serving.admin_port=0", f"serving.metrics_dir={tmp_path / 'metrics'}",
-                    "hydra.run.dir=outputs/serve"]
+            args = [
+                str(venv.python),
+                "-m",
+                PACKAGE,
+                "mode=serve",
+                f"serving.port={port}",
+                "serving.admin_port=0",
+                f"serving.metrics_dir={tmp_path / 'metrics'}",
+                "hydra.run.dir=outputs/serve",
+            ]
             with open(tmp_path / f"serve-{attempt}.out", "wb") as out, open(stderr, "wb") as err:
                 proc = subprocess.Popen(args, cwd=cwd, env=venv.env, stdout=out, stderr=err)
             service = Service(proc, port, stderr)
@@ -253,7 +306,8 @@ def start_service(venv: Venv, tmp_path: Path) -> Iterator[Callable[[Path], Servi
 
 @pytest.mark.slow
 def test_installed_wheel_trains_evaluates_and_serves_from_an_empty_folder(
-        venv: Venv, tmp_path: Path, start_service: Callable[[Path], Service]) -> None:
+    venv: Venv, tmp_path: Path, start_service: Callable[[Path], Service]
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
 
@@ -263,22 +317,38 @@ def test_installed_wheel_trains_evaluates_and_serves_from_an_empty_folder(
     card = json.loads(card_path.read_text(encoding="utf-8"))
 
     # a labelled file of the user's: the embedded data, written out by the installed package
-    written = venv.run(["-c", "import shutil, sys; from credit_glm.tables import resolve_path; "
-                        "shutil.copyfile(resolve_path('builtin://german_credit.csv'), sys.argv[1])",
-                        "labelled.csv"], cwd=empty)
+    written = venv.run(
+        [
+            "-c",
+            "import shutil, sys; from credit_glm.tables import resolve_path; "
+            "shutil.copyfile(resolve_path('builtin://german_credit.csv'), sys.argv[1])",
+            "labelled.csv",
+        ],
+        cwd=empty,
+    )
     assert written.returncode == 0, written.stderr
     rows = len((empty / "labelled.csv").read_text(encoding="utf-8").splitlines()) - 1
-    evaluate = venv.run(["-m", PACKAGE, "mode=evaluate", "data.path=labelled.csv",
-                         "hydra.run.dir=outputs/evaluate"], cwd=empty)
+    evaluate = venv.run(
+        [
+            "-m",
+            PACKAGE,
+            "mode=evaluate",
+            "data.path=labelled.csv",
+            "hydra.run.dir=outputs/evaluate",
+        ],
+        cwd=empty,
+    )
     assert evaluate.returncode == 0, evaluate.stderr[-5000:]
     result = json.loads((empty / "outputs" / "evaluate" / "evaluation.json").read_text())
     assert (result["status"], result["model_sha256"], result["data"]["rows"]) == (
-        "ok", card["model_sha256"], rows)
+        "ok",
+        card["model_sha256"],
+        rows,
+    )
 
     service = start_service(empty)
     body = json.dumps({"features": card["self_check"]["features"]}).encode()
-    reply = http_call(service.port, "POST", "/predict", body,
-                      {"Content-Type": "application/json"})
+    reply = http_call(service.port, "POST", "/predict", body, {"Content-Type": "application/json"})
     assert reply.status == 200, reply.body[:2000]
     scored = json.loads(reply.body)
     assert 0.0 < scored["probability_of_default"] < 1.0

@@ -31,8 +31,11 @@ def frame() -> pd.DataFrame:
 
 
 def _config(**kw: object) -> ModelConfig:
-    base: dict[str, object] = {"target_column": "default_flag", "id_column": "application_id",
-                               "missing": "impute"}
+    base: dict[str, object] = {
+        "target_column": "default_flag",
+        "id_column": "application_id",
+        "missing": "impute",
+    }
     return ModelConfig(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -77,12 +80,19 @@ def test_a_declared_schema_is_not_mutated(frame: pd.DataFrame, fitted: GLMModelS
 def test_the_id_column_is_carried_not_modelled(fitted: GLMModelSelector) -> None:
     assert "application_id" not in fitted.spec_.columns
     assert fitted.config_.data.id_column == "application_id"
-    assert set(fitted.spec_.columns) == {"utilisation", "income", "months_on_book", "region",
-                                         "delinquencies", "purpose"}
+    assert set(fitted.spec_.columns) == {
+        "utilisation",
+        "income",
+        "months_on_book",
+        "region",
+        "delinquencies",
+        "purpose",
+    }
 
 
-def test_selection_settings_are_honoured_as_in_the_cli(frame: pd.DataFrame,
-                                                       fitted: GLMModelSelector) -> None:
+def test_selection_settings_are_honoured_as_in_the_cli(
+    frame: pd.DataFrame, fitted: GLMModelSelector
+) -> None:
     selection = SelectionConfig(strategy="backward", criterion="bic")  # type: ignore[arg-type]
     selector = GLMModelSelector(_config(selection=selection)).fit(frame)
     assert selector.model_.selection.strategy == "backward"
@@ -91,16 +101,18 @@ def test_selection_settings_are_honoured_as_in_the_cli(frame: pd.DataFrame,
     # the same pipeline the CLI runs: train(config, table, select_features)
     table = frame.drop(columns=[]).assign(
         application_id=frame["application_id"].astype(str),
-        region=frame["region"].astype(str), purpose=frame["purpose"].astype(str))
+        region=frame["region"].astype(str),
+        purpose=frame["purpose"].astype(str),
+    )
     direct = train(selector.config_, table, select_features)
     assert selector.selected_features_ == direct.selection.selected
     assert len(selector.selected_features_) < len(fitted.selected_features_)
     np.testing.assert_array_equal(selector.model_.fit.params, direct.fit.params)
 
 
-def test_predict_proba_scores_through_the_card_scorer(frame: pd.DataFrame,
-                                                      fitted: GLMModelSelector,
-                                                      tmp_path: Path) -> None:
+def test_predict_proba_scores_through_the_card_scorer(
+    frame: pd.DataFrame, fitted: GLMModelSelector, tmp_path: Path
+) -> None:
     new = frame.drop(columns=["default_flag"]).head(50)
     p = fitted.predict_proba(new)
     assert p.shape == (50,) and np.all((p > 0) & (p < 1))
@@ -109,15 +121,23 @@ def test_predict_proba_scores_through_the_card_scorer(frame: pd.DataFrame,
     table = new.assign(region=new["region"].astype(str), purpose=new["purpose"].astype(str))
     np.testing.assert_array_equal(ScoringModel.from_card(card).predict(table), p)
     # the training rows score as the fit itself predicted them (same scorer as the CLI)
-    np.testing.assert_allclose(fitted.predict_proba(frame.head(5)),
-                               fitted.model_.scorer.predict(table.head(5)), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        fitted.predict_proba(frame.head(5)),
+        fitted.model_.scorer.predict(table.head(5)),
+        rtol=0,
+        atol=1e-15,
+    )
 
 
-def test_predict_and_save_before_fit_raise_a_clear_error(tmp_path: Path,
-                                                         frame: pd.DataFrame) -> None:
+def test_predict_and_save_before_fit_raise_a_clear_error(
+    tmp_path: Path, frame: pd.DataFrame
+) -> None:
     selector = GLMModelSelector(_config())
-    with pytest.raises(NotFittedError, match=r"not fitted yet: call fit\(frame\) before "
-                                             r"predict_proba\(\)"):
+    with pytest.raises(
+        NotFittedError,
+        match=r"not fitted yet: call fit\(frame\) before "
+        r"predict_proba\(\)",
+    ):
         selector.predict_proba(frame)
     with pytest.raises(NotFittedError, match=r"before save_model\(\)"):
         selector.save_model(tmp_path / "glm_model.joblib")
@@ -130,8 +150,7 @@ def test_save_model_writes_the_pair(fitted: GLMModelSelector, tmp_path: Path) ->
     assert card["model_version"] == fitted.card_["model_version"]
 
 
-def test_a_text_identifier_is_refused_naming_the_column_and_the_option(
-        frame: pd.DataFrame) -> None:
+def test_a_text_identifier_is_refused_naming_the_column_and_the_option(frame: pd.DataFrame) -> None:
     with pytest.raises(ConfigError) as err:
         GLMModelSelector(_config(id_column=None)).fit(frame)
     msg = str(err.value)
@@ -174,7 +193,8 @@ def test_a_rank_deficient_design_names_the_term_and_the_column(frame: pd.DataFra
 
 
 def test_predict_proba_names_the_column_and_row_of_a_bad_value(
-        fitted: GLMModelSelector, frame: pd.DataFrame) -> None:
+    fitted: GLMModelSelector, frame: pd.DataFrame
+) -> None:
     new = frame.head(10).copy()
     new.loc[6, "utilisation"] = np.nan
     with pytest.raises(ValidationFailed) as err:
@@ -183,8 +203,10 @@ def test_predict_proba_names_the_column_and_row_of_a_bad_value(
     assert violation.column == "utilisation" and violation.rows == (6,)
 
 
-@pytest.mark.parametrize(("key", "value"), [("missing", "drop"), ("split", "random"),
-                                             ("max_levels", 1), ("link", "probti")])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("missing", "drop"), ("split", "random"), ("max_levels", 1), ("link", "probti")],
+)
 def test_model_config_checks_its_choices(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"ModelConfig.{key}"):
         _config(**{key: value})
@@ -197,14 +219,17 @@ def test_a_mistyped_choice_in_a_config_group_names_the_key(frame: pd.DataFrame) 
 
 
 def test_a_declared_schema_without_features_uses_its_declared_columns(
-        frame: pd.DataFrame, fitted: GLMModelSelector) -> None:
+    frame: pd.DataFrame, fitted: GLMModelSelector
+) -> None:
     declared = copy.deepcopy(fitted.config_.data)
     selector = GLMModelSelector(_config(data=declared, id_column=None)).fit(
-        frame.assign(region=frame["region"].astype(str), purpose=frame["purpose"].astype(str)))
+        frame.assign(region=frame["region"].astype(str), purpose=frame["purpose"].astype(str))
+    )
     assert set(selector.spec_.columns) == set(fitted.spec_.columns)
     with pytest.raises(ConfigError, match=r"\['extra'\] are not declared in data.columns"):
         GLMModelSelector(_config(data=declared, predictors=["utilisation", "extra"])).fit(
-            frame.assign(extra=1.0))
+            frame.assign(extra=1.0)
+        )
 
 
 def test_separation_names_the_suspect_term_and_its_column(frame: pd.DataFrame) -> None:

@@ -39,25 +39,26 @@ def _card(trained: TrainedModel) -> dict[str, object]:
     return build_card(trained, "builtin://german_credit.csv", "0" * 64, 1000, "2026-01-01")
 
 
-def test_card_alone_reproduces_statsmodels_predictions(trained: TrainedModel,
-                                                       german_frame: pd.DataFrame,
-                                                       tmp_path: Path) -> None:
+def test_card_alone_reproduces_statsmodels_predictions(
+    trained: TrainedModel, german_frame: pd.DataFrame, tmp_path: Path
+) -> None:
     _, card_path, _ = write_artifacts(trained, _card(trained), tmp_path)
     card = json.loads(card_path.read_text())
     scorer = ScoringModel.from_card(card)
     results = load_pickle(card_path)["results"]
     from credit_glm.features import design_matrix
+
     X = design_matrix(trained.spec, german_frame)
-    np.testing.assert_allclose(scorer.predict(german_frame), results.predict(X),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scorer.predict(german_frame), results.predict(X), rtol=0, atol=1e-12)
     assert card["self_check"]["probability_of_default"] == pytest.approx(
         float(scorer.predict({k: [v] for k, v in card["self_check"]["features"].items()})[0]),
         abs=1e-15,
     )
 
 
-def test_tampered_card_and_mismatched_pickle_are_refused(trained: TrainedModel,
-                                                         tmp_path: Path) -> None:
+def test_tampered_card_and_mismatched_pickle_are_refused(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
     _, card_path, card = write_artifacts(trained, _card(trained), tmp_path)
     card["coefficients"]["Intercept"]["estimate"] += 0.1
     card_path.write_text(json.dumps(card))
@@ -79,8 +80,9 @@ def test_tampered_card_and_mismatched_pickle_are_refused(trained: TrainedModel,
         load_card(tmp_path / "nope.json")
 
 
-def test_a_failed_write_leaves_the_previous_pair_intact(trained: TrainedModel, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_previous_pair_intact(
+    trained: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_artifacts(trained, _card(trained), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".lock"}
 
@@ -114,12 +116,16 @@ def _train_card(data_path: str) -> dict[str, Any]:
     """Train as ``python -m credit_glm data.path=DATA_PATH`` does, and build its card."""
     app = compose_config([f"data.path={data_path}"])
     frame, resolved = read_table(app.data.path, app.data)
-    return build_card(train(app, frame), app.data.path, file_sha256(resolved), len(frame),
-                      "2026-01-01T00:00:00+00:00")
+    return build_card(
+        train(app, frame),
+        app.data.path,
+        file_sha256(resolved),
+        len(frame),
+        "2026-01-01T00:00:00+00:00",
+    )
 
 
-def test_the_model_identity_does_not_depend_on_where_the_data_was_read_from(
-        tmp_path: Path) -> None:
+def test_the_model_identity_does_not_depend_on_where_the_data_was_read_from(tmp_path: Path) -> None:
     copy = tmp_path / "elsewhere" / "german.csv"
     copy.parent.mkdir()
     shutil.copy(GERMAN_CSV, copy)
@@ -201,7 +207,8 @@ def _rewrite(card_path: Path, edit: Callable[[dict[str, Any]], None]) -> dict[st
 
 @pytest.mark.parametrize("edit", COVERED.values(), ids=COVERED.keys())
 def test_an_edit_to_the_model_identity_is_refused(
-        written: tuple[Path, dict[str, Any]], edit: Callable[[dict[str, Any]], None]) -> None:
+    written: tuple[Path, dict[str, Any]], edit: Callable[[dict[str, Any]], None]
+) -> None:
     card_path, card = written
     edited = _rewrite(card_path, edit)
     assert model_sha256(edited) != card["model_sha256"]
@@ -212,7 +219,8 @@ def test_an_edit_to_the_model_identity_is_refused(
 
 @pytest.mark.parametrize("edit", UNCOVERED.values(), ids=UNCOVERED.keys())
 def test_an_edit_outside_the_model_identity_is_refused_by_the_card_hash(
-        written: tuple[Path, dict[str, Any]], edit: Callable[[dict[str, Any]], None]) -> None:
+    written: tuple[Path, dict[str, Any]], edit: Callable[[dict[str, Any]], None]
+) -> None:
     card_path, card = written
     edited = _rewrite(card_path, edit)
     assert model_sha256(edited) == card["model_sha256"]
@@ -220,16 +228,16 @@ def test_an_edit_outside_the_model_identity_is_refused_by_the_card_hash(
         load_card(card_path)
 
 
-def test_an_edited_config_is_refused_by_its_own_hash(written: tuple[Path, dict[str, Any]]
-                                                     ) -> None:
+def test_an_edited_config_is_refused_by_its_own_hash(written: tuple[Path, dict[str, Any]]) -> None:
     card_path, _ = written
     _rewrite(card_path, _set("config.verbose", lambda v: not v))
     with pytest.raises(ArtifactError, match="config hashes to"):
         load_card(card_path)
 
 
-def test_a_rehashed_card_with_a_stale_version_is_refused(written: tuple[Path, dict[str, Any]]
-                                                         ) -> None:
+def test_a_rehashed_card_with_a_stale_version_is_refused(
+    written: tuple[Path, dict[str, Any]],
+) -> None:
     card_path, card = written
 
     def rehash(edited: dict[str, Any]) -> None:
@@ -247,11 +255,13 @@ def test_a_rehashed_card_with_a_stale_version_is_refused(written: tuple[Path, di
 
 
 def test_an_old_card_format_is_refused_naming_its_version(
-        written: tuple[Path, dict[str, Any]]) -> None:
+    written: tuple[Path, dict[str, Any]],
+) -> None:
     card_path, _ = written
     _rewrite(card_path, _set("format_version", 1))
-    with pytest.raises(ArtifactError, match=f"format_version 1; .* reads format_version "
-                                            f"{CARD_FORMAT_VERSION}"):
+    with pytest.raises(
+        ArtifactError, match=f"format_version 1; .* reads format_version {CARD_FORMAT_VERSION}"
+    ):
         load_card(card_path)
 
 

@@ -161,13 +161,15 @@ def test_yaml_boolean_as_event_is_refused_with_a_hint_to_quote(value: bool) -> N
     with pytest.raises(ConfigError) as err:
         TargetConfig(column="y", event=value)
     assert err.value.key == "data.target.event"
-    assert 'quote it' in err.value.rule and '"Yes"' in err.value.rule
+    assert "quote it" in err.value.rule and '"Yes"' in err.value.rule
 
 
 def test_yaml_boolean_in_categories_is_refused_naming_the_level() -> None:
     schema = OmegaConf.structured(DataConfig)
-    yaml = "name: d\npath: d.csv\ntarget: {column: y, event: '1'}\n" \
+    yaml = (
+        "name: d\npath: d.csv\ntarget: {column: y, event: '1'}\n"
         "columns:\n  owner:\n    type: category\n    categories: [none, Yes]\n"
+    )
     cfg = OmegaConf.merge(schema, OmegaConf.create(yaml))
     with pytest.raises(ConfigError) as err:
         OmegaConf.to_object(cfg)

@@ -33,12 +33,14 @@ DATA = DataConfig(
         "y": ColumnConfig(type=ColumnType.int),
     },
 )
-TRAIN = pd.DataFrame({
-    "x": [1.0, np.nan, 3.0, 10.0, 5.0],
-    "amount": [0.0, 9.0, 99.0, 20.0, 50.0],
-    "colour": ["red", "blue", "red", "green", None],
-    "y": [0, 1, 0, 1, 0],
-})
+TRAIN = pd.DataFrame(
+    {
+        "x": [1.0, np.nan, 3.0, 10.0, 5.0],
+        "amount": [0.0, 9.0, 99.0, 20.0, 50.0],
+        "colour": ["red", "blue", "red", "green", None],
+        "y": [0, 1, 0, 1, 0],
+    }
+)
 
 
 def _features(**feats: FeatureConfig) -> FeaturesConfig:
@@ -46,10 +48,16 @@ def _features(**feats: FeatureConfig) -> FeaturesConfig:
 
 
 def test_numeric_clip_log_and_fills() -> None:
-    spec = fit_feature_spec(_features(
-        x=FeatureConfig(transform=Transform.clip, lower=2, upper=6, missing=MissingPolicy.median),
-        amount=FeatureConfig(transform=Transform.log1p),
-    ), DATA, TRAIN)
+    spec = fit_feature_spec(
+        _features(
+            x=FeatureConfig(
+                transform=Transform.clip, lower=2, upper=6, missing=MissingPolicy.median
+            ),
+            amount=FeatureConfig(transform=Transform.log1p),
+        ),
+        DATA,
+        TRAIN,
+    )
     assert spec.terms == ("Intercept", "x", "log1p(amount)")
     X = design_matrix(spec, TRAIN)
     median = float(np.nanmedian([1.0, 3.0, 10.0, 5.0]))  # 4.0, fitted on the training sample
@@ -60,32 +68,47 @@ def test_numeric_clip_log_and_fills() -> None:
 
 
 def test_bins_with_reference_and_labels() -> None:
-    spec = fit_feature_spec(_features(
-        amount=FeatureConfig(transform=Transform.bins, cuts=[10, 50], reference="[10, 50)"),
-    ), DATA, TRAIN)
+    spec = fit_feature_spec(
+        _features(
+            amount=FeatureConfig(transform=Transform.bins, cuts=[10, 50], reference="[10, 50)"),
+        ),
+        DATA,
+        TRAIN,
+    )
     assert spec.terms == ("Intercept", "amount[-inf, 10)", "amount[50, inf)")
     X = design_matrix(spec, {"amount": [0.0, 10.0, 49.9, 50.0]})
     np.testing.assert_array_equal(X[:, 1:], [[1, 0], [0, 0], [0, 0], [0, 1]])
 
 
 def test_onehot_reference_missing_level_unseen_map_and_merge() -> None:
-    spec = fit_feature_spec(_features(
-        colour=FeatureConfig(transform=Transform.onehot, reference="red",
-                             missing=MissingPolicy.level, unseen=UnseenPolicy.map,
-                             unseen_level="blue", merge={"warm": ["green"]}),
-    ), DATA, TRAIN)
-    assert spec.terms == ("Intercept", f"colour[{MISSING_LEVEL}]", "colour[blue]",
-                          "colour[warm]")
+    spec = fit_feature_spec(
+        _features(
+            colour=FeatureConfig(
+                transform=Transform.onehot,
+                reference="red",
+                missing=MissingPolicy.level,
+                unseen=UnseenPolicy.map,
+                unseen_level="blue",
+                merge={"warm": ["green"]},
+            ),
+        ),
+        DATA,
+        TRAIN,
+    )
+    assert spec.terms == ("Intercept", f"colour[{MISSING_LEVEL}]", "colour[blue]", "colour[warm]")
     X = design_matrix(spec, {"colour": ["red", None, "blue", "green", "purple"]})
-    np.testing.assert_array_equal(X[:, 1:], [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1],
-                                             [0, 1, 0]])
+    np.testing.assert_array_equal(X[:, 1:], [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]])
 
 
 def test_unseen_and_missing_errors_name_column_rows_and_values() -> None:
-    spec = fit_feature_spec(_features(
-        colour=FeatureConfig(transform=Transform.onehot, missing=MissingPolicy.level),
-        x=FeatureConfig(),
-    ), DATA, TRAIN.fillna({"x": 0.0}))
+    spec = fit_feature_spec(
+        _features(
+            colour=FeatureConfig(transform=Transform.onehot, missing=MissingPolicy.level),
+            x=FeatureConfig(),
+        ),
+        DATA,
+        TRAIN.fillna({"x": 0.0}),
+    )
     with pytest.raises(ValidationFailed) as err:
         design_matrix(spec, {"colour": ["red", "purple"], "x": [None, 1.0]})
     by_col = {v.column: v for v in err.value.violations}
@@ -95,11 +118,15 @@ def test_unseen_and_missing_errors_name_column_rows_and_values() -> None:
 
 
 def test_spec_round_trips_through_json_and_frames_equal_dicts() -> None:
-    spec = fit_feature_spec(_features(
-        x=FeatureConfig(missing=MissingPolicy.mean),
-        colour=FeatureConfig(transform=Transform.onehot, missing=MissingPolicy.level),
-        amount=FeatureConfig(transform=Transform.bins, cuts=[10.0]),
-    ), DATA, TRAIN)
+    spec = fit_feature_spec(
+        _features(
+            x=FeatureConfig(missing=MissingPolicy.mean),
+            colour=FeatureConfig(transform=Transform.onehot, missing=MissingPolicy.level),
+            amount=FeatureConfig(transform=Transform.bins, cuts=[10.0]),
+        ),
+        DATA,
+        TRAIN,
+    )
     again = ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec
     as_dict = {c: TRAIN[c].tolist() for c in TRAIN.columns}

@@ -31,13 +31,17 @@ def _chunked(*pieces: bytes, trailer: bytes = b"") -> bytes:
     return HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + body + b"0\r\n" + trailer + b"\r\n"
 
 
-@pytest.mark.parametrize("message", [
-    HEAD + b"Content-Length: %d\r\n\r\n" % len(BODY) + BODY,
-    b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
-    _chunked(BODY[:5], BODY[5:]),
-    _chunked(BODY, trailer=b"X-Checksum: 1\r\n"),
-    HEAD + b"Expect: 100-continue\r\nContent-Length: 0\r\n\r\n",
-], ids=["content-length", "no-body", "chunked", "chunked-trailer", "empty-body"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        HEAD + b"Content-Length: %d\r\n\r\n" % len(BODY) + BODY,
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        _chunked(BODY[:5], BODY[5:]),
+        _chunked(BODY, trailer=b"X-Checksum: 1\r\n"),
+        HEAD + b"Expect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+    ],
+    ids=["content-length", "no-body", "chunked", "chunked-trailer", "empty-body"],
+)
 def test_a_request_ends_exactly_where_it_ends(message: bytes) -> None:
     results = _feed(message + b"GET /next HTTP/1.1\r\n")  # pipelined bytes follow
     assert results[-1] == Complete(len(message))
@@ -55,23 +59,31 @@ def test_the_body_phase_starts_at_the_end_of_the_header_block() -> None:
     assert not framer.expects_continue and framer.header_end is None
 
 
-@pytest.mark.parametrize(("message", "status"), [
-    (HEAD + b"Content-Length: 1025\r\n\r\n", 413),
-    (_chunked(b"a" * 600, b"b" * 600), 413),
-    (HEAD + b"X-Big: " + b"a" * 5000, 431),
-], ids=["content-length-over", "chunked-over", "headers-over"])
+@pytest.mark.parametrize(
+    ("message", "status"),
+    [
+        (HEAD + b"Content-Length: 1025\r\n\r\n", 413),
+        (_chunked(b"a" * 600, b"b" * 600), 413),
+        (HEAD + b"X-Big: " + b"a" * 5000, 431),
+    ],
+    ids=["content-length-over", "chunked-over", "headers-over"],
+)
 def test_over_a_limit_is_refused_before_the_rest_is_read(message: bytes, status: int) -> None:
     result = _feed(message)[-1]
     assert isinstance(result, Refused) and result.status == status
 
 
-@pytest.mark.parametrize("message", [
-    HEAD + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
-    HEAD + b"Content-Length: -5\r\n\r\n",
-    HEAD + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-    HEAD + b"Transfer-Encoding: gzip\r\n\r\n",
-    b"GET / HTTP/1.1\nHost: x\n\n",
-], ids=["two-lengths", "negative-length", "te-and-cl", "te-not-chunked", "bare-lf"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        HEAD + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        HEAD + b"Content-Length: -5\r\n\r\n",
+        HEAD + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        HEAD + b"Transfer-Encoding: gzip\r\n\r\n",
+        b"GET / HTTP/1.1\nHost: x\n\n",
+    ],
+    ids=["two-lengths", "negative-length", "te-and-cl", "te-not-chunked", "bare-lf"],
+)
 def test_framing_gunicorn_refuses_ends_at_the_header_block(message: bytes) -> None:
     """gunicorn's parser answers these with its 400: the framer hands over the header block
     and waits for nothing more."""

@@ -13,8 +13,9 @@ from credit_glm.glm import fit_glm, inverse_link
 
 def _data(n: int = 800, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.uniform(size=n),
-                         rng.integers(0, 2, n)])
+    X = np.column_stack(
+        [np.ones(n), rng.normal(size=n), rng.uniform(size=n), rng.integers(0, 2, n)]
+    )
     eta = X @ np.array([-0.8, 0.9, -1.2, 0.5])
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
     return X, y
@@ -27,16 +28,20 @@ TERMS = ("Intercept", "a", "b", "c")
 def test_matches_statsmodels_and_formulae(link: Link) -> None:
     X, y = _data()
     fit = fit_glm(X, y, TERMS, GLMConfig(link=link))
-    links = {Link.logit: sm.families.links.Logit(), Link.probit: sm.families.links.Probit(),
-             Link.cloglog: sm.families.links.CLogLog()}
+    links = {
+        Link.logit: sm.families.links.Logit(),
+        Link.probit: sm.families.links.Probit(),
+        Link.cloglog: sm.families.links.CLogLog(),
+    }
     ref = sm.GLM(y, X, family=sm.families.Binomial(link=links[link])).fit(tol=1e-8)
     np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-10)
     np.testing.assert_allclose(fit.bse, ref.bse, rtol=1e-9)
     assert fit.llf == pytest.approx(ref.llf, abs=1e-9)
     # an independent log-likelihood: the Bernoulli sum written out
     p = inverse_link(link, X @ fit.params)
-    assert fit.llf == pytest.approx(float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))),
-                                    abs=1e-9)
+    assert fit.llf == pytest.approx(
+        float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))), abs=1e-9
+    )
     assert fit.aic == pytest.approx(-2 * fit.llf + 2 * 4)
     assert fit.bic == pytest.approx(-2 * fit.llf + 4 * np.log(len(y)))
     ybar = y.mean()
@@ -99,5 +104,6 @@ def test_elastic_net_shrinks_but_keeps_intercept_free() -> None:
     assert lasso.bse is None and lasso.penalised
     assert np.sum(np.abs(lasso.params[1:])) < np.sum(np.abs(plain.params[1:]))
     ref = sm.GLM(y, X, family=sm.families.Binomial()).fit_regularized(
-        method="elastic_net", alpha=np.array([0.0, 0.05, 0.05, 0.05]), L1_wt=1.0)
+        method="elastic_net", alpha=np.array([0.0, 0.05, 0.05, 0.05]), L1_wt=1.0
+    )
     np.testing.assert_allclose(lasso.params, ref.params, atol=1e-8)

@@ -29,8 +29,9 @@ def _small() -> DataConfig:
     )
 
 
-def test_german_credit_validates_and_coerces(app_config: AppConfig,
-                                             german_frame: pd.DataFrame) -> None:
+def test_german_credit_validates_and_coerces(
+    app_config: AppConfig, german_frame: pd.DataFrame
+) -> None:
     out = validate_frame(german_frame, build_schema(app_config.data), app_config.data)
     assert len(out) == 1000
     assert str(out["duration_in_month"].dtype) == "Int64"
@@ -38,13 +39,15 @@ def test_german_credit_validates_and_coerces(app_config: AppConfig,
 
 def test_every_violation_reported_at_once() -> None:
     data = _small()
-    frame = pd.DataFrame({
-        "age": ["30", "6.9", "abc", "15"],
-        "income": ["100", "-5", None, "inf"],
-        "home": ["own", "boat", "rent", None],
-        "y": ["0", "1", "0", "1"],
-        "extra": ["a", "b", "c", "d"],
-    })
+    frame = pd.DataFrame(
+        {
+            "age": ["30", "6.9", "abc", "15"],
+            "income": ["100", "-5", None, "inf"],
+            "home": ["own", "boat", "rent", None],
+            "y": ["0", "1", "0", "1"],
+            "extra": ["a", "b", "c", "d"],
+        }
+    )
     with pytest.raises(ValidationFailed) as err:
         validate_frame(frame, build_schema(data), data)
     found = {(v.column, v.rule.split(" ")[0]): v for v in err.value.violations}

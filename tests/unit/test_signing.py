@@ -29,8 +29,9 @@ def trained(german_frame: pd.DataFrame) -> TrainedModel:
 
 
 def _signed_by(trained: TrainedModel, key: Path | None) -> TrainedModel:
-    config = dataclasses.replace(trained.config, paths=PathsConfig(
-        signing_key=None if key is None else str(key)))
+    config = dataclasses.replace(
+        trained.config, paths=PathsConfig(signing_key=None if key is None else str(key))
+    )
     return dataclasses.replace(trained, config=config)
 
 
@@ -44,8 +45,9 @@ def _serve(card_path: Path, *trusted: Path) -> ServingConfig:
     return ServingConfig(model_path=str(card_path), trusted_keys=[str(t) for t in trusted])
 
 
-def test_a_card_signed_at_training_is_served_under_its_key(trained: TrainedModel,
-                                                           tmp_path: Path) -> None:
+def test_a_card_signed_at_training_is_served_under_its_key(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
     key, pub = write_key_pair(tmp_path, "ours")
     _, other = write_key_pair(tmp_path, "theirs")
     card_path = _write(trained, tmp_path / "models", key)
@@ -60,7 +62,8 @@ def test_a_card_signed_at_training_is_served_under_its_key(trained: TrainedModel
 
 
 def test_unsigned_or_tampered_cards_are_refused_when_keys_are_trusted(
-        trained: TrainedModel, tmp_path: Path) -> None:
+    trained: TrainedModel, tmp_path: Path
+) -> None:
     key, pub = write_key_pair(tmp_path, "ours")
     attacker, _ = write_key_pair(tmp_path, "attacker")
     unsigned = _write(trained, tmp_path / "unsigned", None)
@@ -72,8 +75,10 @@ def test_unsigned_or_tampered_cards_are_refused_when_keys_are_trusted(
     signed = _write(trained, tmp_path / "signed", key)
     card: dict[str, Any] = json.loads(signed.read_text())
     # the cut-off edited and the card resealed: its hashes hold, its signature does not
-    edited = {**seal_card({**card, "decision": {**card["decision"], "cutoff": 0.99}}),
-              "signature": card["signature"]}
+    edited = {
+        **seal_card({**card, "decision": {**card["decision"], "cutoff": 0.99}}),
+        "signature": card["signature"],
+    }
     signed.write_text(json.dumps(edited))
     assert load_card(signed)["decision"]["cutoff"] == 0.99
     with pytest.raises(ArtifactError, match="signature that does not verify"):
@@ -94,8 +99,9 @@ def test_unsigned_or_tampered_cards_are_refused_when_keys_are_trusted(
         load_served_model(_serve(signed, pub))
 
 
-def test_key_files_that_cannot_be_used_name_their_key(trained: TrainedModel,
-                                                      tmp_path: Path) -> None:
+def test_key_files_that_cannot_be_used_name_their_key(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
     key, pub = write_key_pair(tmp_path, "ours")
     with pytest.raises(ConfigError, match=r"paths.signing_key: key file .* not found"):
         _write(trained, tmp_path / "models", tmp_path / "absent.pem")
@@ -103,9 +109,13 @@ def test_key_files_that_cannot_be_used_name_their_key(trained: TrainedModel,
     with pytest.raises(ConfigError, match="paths.signing_key: .* not an unencrypted PEM private"):
         read_signing_key(str(pub))
     ec = tmp_path / "ec.pem"
-    ec.write_bytes(generate_private_key(SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    ec.write_bytes(
+        generate_private_key(SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     with pytest.raises(ConfigError, match="not an Ed25519 private key"):
         read_signing_key(str(ec))
     with pytest.raises(ConfigError, match=r"serving.trusted_keys\[1\]: .* not a PEM public key"):
