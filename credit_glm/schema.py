@@ -1,9 +1,11 @@
 """The data schema: one pandera ``DataFrameSchema`` built from the YAML declaration.
 
 The declaration (``conf/data/<name>.yaml``, a :class:`~credit_glm.config.DataConfig`) is the only
-place a column's type, nullability, range and categories are written. Training, evaluation, batch
-scoring and the service all build their checks from it (the model card stores it), so a rule is
-never declared twice.
+place a column's type, nullability, range and categories are written, and
+:mod:`credit_glm.rules` the only place a rule is: this module turns its rule table into pandera's
+schema (pandera coerces the types and runs each rule's vectorised check), which is the source of
+truth for frames. Training, evaluation, batch scoring and the service all build their checks
+from the declaration (the model card stores it), so a rule is never declared twice.
 
 Two roles share the declaration: ``training`` requires the target (and the weight and date
 columns when declared); ``inference`` requires the columns the model uses, accepts the other
@@ -13,7 +15,7 @@ declared columns, and ignores the target.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,45 +23,53 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from credit_glm.config import ColumnConfig, ColumnType, DataConfig, TargetConfig, to_plain
-from credit_glm.errors import ConfigError, SchemaViolation, ValidationFailed
+from credit_glm.errors import SchemaViolation, ValidationFailed
+from credit_glm.rules import (
+    NOT_NULLABLE,
+    REQUIRED,
+    SCHEMA_METADATA_KEY,
+    UNKNOWN_FIELD,
+    Role,
+    RuleTable,
+    column_rules,
+    rule_table,
+)
 
 __all__ = [
     "Role",
     "build_schema",
     "data_config_from_dict",
     "data_config_to_dict",
+    "schema_from_table",
     "validate_frame",
 ]
 
-Role = Literal["training", "inference"]
-
-_PANDAS_DTYPE: dict[ColumnType, str] = {
-    ColumnType.float: "float64",
-    # Nullable integers cast safely: 6.9 fails instead of becoming 6.
-    ColumnType.int: "Int64",
-    ColumnType.category: "str",
-    ColumnType.bool: "boolean",
-    ColumnType.date: "datetime64[ns]",
-}
 _MAX_EXAMPLES = 5
 
 
-def _finite(series: pd.Series) -> pd.Series:
-    values = pd.to_numeric(series, errors="coerce").astype("float64")
-    return pd.Series(np.isfinite(values) | series.isna(), index=series.index)
+def schema_from_table(table: RuleTable) -> pa.DataFrameSchema:
+    """Pandera's schema of a rule table: each value rule a named check of its vectorised face.
 
-
-def _column_checks(col: ColumnConfig) -> list[pa.Check]:
-    checks: list[pa.Check] = []
-    if col.type in (ColumnType.float, ColumnType.int):
-        checks.append(pa.Check(_finite, name="finite", error="finite (no NaN or infinity)"))
-    if col.min is not None:
-        checks.append(pa.Check.greater_than_or_equal_to(col.min))
-    if col.max is not None:
-        checks.append(pa.Check.less_than_or_equal_to(col.max))
-    if col.categories is not None:
-        checks.append(pa.Check.isin(list(col.categories)))
-    return checks
+    The table rides along in the schema's metadata (:data:`~credit_glm.rules.SCHEMA_METADATA_KEY`)
+    so that the request validator compiled from this schema compiles the very same rules.
+    """
+    columns = {
+        name: pa.Column(
+            col.type.dtype,
+            checks=[pa.Check(rule.vector, name=rule.name) for rule in col.checks],
+            nullable=col.nullable,
+            coerce=True,
+            required=col.required,
+            description=col.description or None,
+        )
+        for name, col in table.columns.items()
+    }
+    return pa.DataFrameSchema(
+        columns,
+        strict=table.strict,
+        name=table.name,
+        metadata={SCHEMA_METADATA_KEY: table},
+    )
 
 
 def build_schema(
@@ -67,7 +77,7 @@ def build_schema(
     role: Role = "training",
     required: Iterable[str] | None = None,
 ) -> pa.DataFrameSchema:
-    """Build the pandera schema for ``data`` in a given role.
+    """Build the pandera schema for ``data`` in a given role (:func:`~credit_glm.rules.rule_table`).
 
     Parameters
     ----------
@@ -80,46 +90,25 @@ def build_schema(
     required
         Columns that must be present at inference.
     """
-    if not data.columns:
-        raise ConfigError("data.columns", "the schema declares no columns")
-    outcome_only = {c for c in (data.target.column, data.weight_column, data.date_column) if c}
-    needed = set(required) if required is not None else None
-    columns: dict[str, pa.Column] = {}
-    for name, col in data.columns.items():
-        if role == "inference" and name in outcome_only:
-            continue
-        is_required = role == "training" or needed is None or name in needed
-        if role == "inference" and name == data.id_column:
-            is_required = False
-        columns[name] = pa.Column(
-            _PANDAS_DTYPE[col.type],
-            checks=_column_checks(col),
-            nullable=col.nullable,
-            coerce=True,
-            required=is_required,
-            description=col.description or None,
-        )
-    return pa.DataFrameSchema(columns, strict=data.strict, name=f"{data.name}:{role}")
+    return schema_from_table(rule_table(data, role, required))
 
 
 def _rule_text(check: str, column: str, data: DataConfig | None) -> str:
-    col = data.columns.get(column) if data is not None else None
-    if check.startswith("coerce_dtype"):
-        wanted = col.type.value if col is not None else check
-        return f"type {wanted} (value cannot be read as {wanted})"
+    """How a report names the rule pandera's ``check`` stands for (the table's text)."""
     if check == "column_in_schema":
-        return "strict schema (column not declared)"
+        return UNKNOWN_FIELD.text
     if check == "column_in_dataframe":
-        return "required column (column missing)"
+        return REQUIRED.text
     if check == "not_nullable":
-        return "nullable=false (missing value)"
-    if check.startswith("isin") and col is not None and col.categories is not None:
-        return f"categories (allowed: {', '.join(repr(c) for c in col.categories)})"
-    if check.startswith("greater_than_or_equal_to") and col is not None:
-        return f"min {col.min:g}"
-    if check.startswith("less_than_or_equal_to") and col is not None:
-        return f"max {col.max:g}"
-    return check
+        return NOT_NULLABLE.text
+    col = data.columns.get(column) if data is not None else None
+    if col is None:
+        return check
+    rules = column_rules(column, col)
+    if check.startswith("coerce_dtype"):
+        return rules.type.text
+    rule = rules.rule(check)
+    return check if rule is None else rule.text
 
 
 def _plain(value: Any) -> Any:

@@ -8,7 +8,8 @@
   (:func:`credit_glm.service.metrics.score_psi`);
 - per input feature, counters of out-of-range values (``min``/``max``/``finite`` rules),
   unknown categories (declared categories, or levels the model never saw) and missing values
-  (a missing field, a null refused, or a null a feature's missing policy fills). Rejected
+  (a missing field, a null refused, or a null a feature's missing policy fills): each rule of
+  the rule table names the counter it feeds (:data:`credit_glm.rules.SIGNALS`). Rejected
   requests count too: drift shows first as rejections.
 """
 
@@ -22,14 +23,19 @@ import numpy as np
 
 from credit_glm.config import Transform, UnseenPolicy
 from credit_glm.features import FeatureSpec
+from credit_glm.rules import SIGNALS, Signal
 from credit_glm.service import metrics as m
 from credit_glm.service.validation import FieldError
 
 __all__ = ["ModelHealth", "ScoreWindow", "UnseenLevels"]
 
-_OUT_OF_RANGE = frozenset({"min", "max", "finite", "domain"})
-_UNKNOWN = frozenset({"categories", "unseen_category"})
-_MISSING = frozenset({"required", "not_nullable", "missing_value"})
+# the health signal of each rule: the schema's from its rule table, then the feature spec's
+_SIGNALS: dict[str, Signal] = {
+    **SIGNALS,
+    "domain": Signal.out_of_range,
+    "unseen_category": Signal.unknown_category,
+    "missing_value": Signal.missing,
+}
 
 
 class ScoreWindow:
@@ -107,9 +113,15 @@ class ModelHealth:
         self.features = tuple(features)
         self.declared = frozenset(declared)
         self._bin_gauges = [m.PSI_WINDOW.labels(bin=str(b)) for b in range(len(edges) + 1)]
-        self._out_of_range = {f: m.FEATURE_OUT_OF_RANGE.labels(feature=f) for f in self.declared}
         self._unknown = {f: m.FEATURE_UNKNOWN_CATEGORY.labels(feature=f) for f in self.declared}
         self._missing = {f: m.FEATURE_MISSING.labels(feature=f) for f in self.declared}
+        self._counters = {
+            Signal.out_of_range: {
+                f: m.FEATURE_OUT_OF_RANGE.labels(feature=f) for f in self.declared
+            },
+            Signal.unknown_category: self._unknown,
+            Signal.missing: self._missing,
+        }
 
     def observe_score(self, score: float) -> None:
         """One scored probability."""
@@ -130,14 +142,9 @@ class ModelHealth:
     def observe_errors(self, errors: Iterable[FieldError]) -> None:
         """Count the health-relevant rules among validation errors."""
         for e in errors:
-            if e.field not in self.declared:
-                continue
-            if e.rule in _OUT_OF_RANGE:
-                self._out_of_range[e.field].inc()
-            elif e.rule in _UNKNOWN:
-                self._unknown[e.field].inc()
-            elif e.rule in _MISSING:
-                self._missing[e.field].inc()
+            signal = _SIGNALS.get(e.rule)
+            if signal is not None and e.field in self.declared:
+                self._counters[signal][e.field].inc()
 
     def observe_accepted(self, columns: Mapping[str, list[object]]) -> None:
         """Count nulls the model accepted (filled by a feature's missing policy)."""

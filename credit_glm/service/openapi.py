@@ -1,11 +1,11 @@
 """The OpenAPI 3.1 description of the service, generated from the served model's schema.
 
-Every field of ``Features`` comes from the compiled schema (type, range, categories,
-nullability, required, extra fields refused) narrowed by what the model's feature spec can
-encode (a category the model never saw under ``unseen: error``, a null under
-``missing: error``, log1p's domain), so a request valid under this document is scored, and one
-that is not gets a 4xx naming the rule. Clients and fuzzers (schemathesis) read it at
-``GET /openapi.json``.
+Every field of ``Features`` comes from the rule table (:mod:`credit_glm.rules`: each rule's
+JSON-schema fragment for type, range, categories, nullability; required; extra fields refused)
+narrowed by what the model's feature spec can encode (a category the model never saw under
+``unseen: error``, a null under ``missing: error``, log1p's domain), so a request valid under
+this document is scored, and one that is not gets a 4xx naming the rule. Clients and fuzzers
+(schemathesis) read it at ``GET /openapi.json``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from typing import Any
 
 from credit_glm.config import ServingConfig
 from credit_glm.features import MISSING_LEVEL, FeatureSpec
+from credit_glm.rules import ColumnRules, allow_null
 from credit_glm.service.model import ServedModel
 from credit_glm.service.problems import PROBLEM_JSON
-from credit_glm.service.validation import FieldRule
 
 __all__ = ["openapi_document"]
 
-_INT64 = (-(2**63), 2**63 - 1)
 _JSON = "application/json"
 
 
@@ -34,44 +33,29 @@ def _encodable(feature: FeatureSpec) -> set[str] | None:
     return levels
 
 
-def _whole(value: float) -> float:
-    # an int field's bound as an integer when it is one (JSON Schema "minimum": 1, not 1.0)
-    return int(value) if float(value).is_integer() else value
-
-
 def _accepts_null(feature: FeatureSpec) -> bool:
     if feature.transform in ("numeric", "clip", "log1p"):
         return feature.fill is not None
     return feature.missing == "level"
 
 
-def field_schema(rule: FieldRule, features: list[FeatureSpec]) -> dict[str, Any]:
-    """JSON Schema of one request field."""
-    out: dict[str, Any] = {}
-    null_ok = rule.nullable and all(_accepts_null(f) for f in features)
-    if rule.kind in ("float", "int"):
-        out["type"] = "number" if rule.kind == "float" else "integer"
-        lo: float | None = rule.minimum
-        hi: float | None = rule.maximum
-        if rule.kind == "int":
-            lo = _INT64[0] if lo is None else _whole(max(lo, _INT64[0]))
-            hi = _INT64[1] if hi is None else _whole(min(hi, _INT64[1]))
-        if lo is not None:
-            out["minimum"] = lo
-        if hi is not None:
-            out["maximum"] = hi
+def field_schema(column: ColumnRules, features: list[FeatureSpec]) -> dict[str, Any]:
+    """JSON Schema of one request field: its rules' fragments, narrowed by the features."""
+    out = column.value_schema()
+    if column.kind in ("float", "int"):
+        lo: float | None = out.get("minimum")
+        hi: float | None = out.get("maximum")
         if any(f.transform == "log1p" for f in features) and (lo is None or lo <= -1):
             out.pop("minimum", None)
             out["exclusiveMinimum"] = -1
         levels = [_encodable(f) for f in features]
         known = [lv for lv in levels if lv is not None]
-        if rule.kind == "int" and known:
+        if column.kind == "int" and known:
             allowed = set.intersection(*known)
             ints = sorted(int(v) for v in allowed if v.lstrip("-").isdigit())
             out["enum"] = [v for v in ints if (lo is None or v >= lo) and (hi is None or v <= hi)]
-    elif rule.kind == "category":
-        out["type"] = "string"
-        allowed_list = list(rule.categories) if rule.categories is not None else None
+    elif column.kind == "category":
+        allowed_list: list[str] | None = out.get("enum")
         for f in features:
             enc = _encodable(f)
             if enc is None:
@@ -79,15 +63,8 @@ def field_schema(rule: FieldRule, features: list[FeatureSpec]) -> dict[str, Any]
             allowed_list = [c for c in (allowed_list or sorted(enc)) if c in enc]
         if allowed_list is not None:
             out["enum"] = allowed_list
-    elif rule.kind == "bool":
-        out["type"] = "boolean"
-    else:
-        out["type"] = "string"
-        out["format"] = "date"
-    if null_ok:
-        out["type"] = [out["type"], "null"]
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
+    if column.nullable and all(_accepts_null(f) for f in features):
+        out = allow_null(out)
     return out
 
 
@@ -97,11 +74,10 @@ def features_schema(model: ServedModel) -> dict[str, Any]:
     for f in model.scorer.spec.features:
         by_column.setdefault(f.column, []).append(f)
     properties: dict[str, Any] = {}
-    for name, rule in model.validator.rules.items():
-        prop = field_schema(rule, by_column.get(name, []))
-        description = model.data.columns[name].description if name in model.data.columns else ""
-        if description:
-            prop["description"] = description
+    for name, column in model.validator.rules.items():
+        prop = field_schema(column, by_column.get(name, []))
+        if column.description:
+            prop["description"] = column.description
         properties[name] = prop
     required = [n for n, r in model.validator.rules.items() if r.required]
     return {

@@ -1,19 +1,14 @@
-"""Request validation: the model's pandera schema compiled into a fast per-record validator.
+"""Request validation: the rule table (:mod:`credit_glm.rules`) compiled for one record at a time.
 
-Pandera is the source of truth. :meth:`RecordValidator.from_schema` reads the
-``DataFrameSchema`` that :func:`credit_glm.schema.build_schema` builds from the declaration
-stored in the model card (column dtypes, nullability, ``required``, strictness and the
-``finite`` / ``greater_than_or_equal_to`` / ``less_than_or_equal_to`` / ``isin`` checks) and
-refuses any schema feature it does not know how to compile, so a rule added to the schema can
-never be skipped silently. Validating one record with pandera costs milliseconds; the compiled
-form costs microseconds. ``tests/api/test_validator_equivalence.py`` proves the two agree (same
-accept/reject, same field and rule) on generated good and bad records.
+The table is what pandera's schema is built from (:func:`credit_glm.schema.build_schema`);
+here every column becomes a closure of its type rule's scalar read and its value rules' scalar
+checks, plus fast paths built from the rules' declared bounds and sets. Validating one record
+with pandera costs milliseconds; the compiled form costs microseconds.
+``tests/api/test_validator_equivalence.py`` proves the two agree (same accept/reject, same
+field and rule) on generated good and bad records.
 
 Semantics, mirroring pandera on a one-row frame of the record's values (``object`` columns,
-``coerce=True``), after one rule pandas cannot see: a value must have the JSON type of its
-column (``int``: an integer, or a number with no fractional part; ``float``: a number;
-``category`` and ``date``: a string; ``bool``: ``true``/``false``), so ``"24"`` or ``true``
-is never read as a number.
+``coerce=True``), after the JSON-type rule of :mod:`credit_glm.rules`:
 
 - a missing required field: ``required``; an undeclared field under a strict schema:
   ``unknown_field``;
@@ -21,7 +16,7 @@ is never read as a number.
   date pandas cannot parse): ``type``, and no further rule is reported for that field;
 - ``null`` (and NaN, which pandas reads as missing) where the column is not nullable:
   ``not_nullable``; a null passes every other check;
-- otherwise every failing check: ``finite`` (Infinity), ``min``, ``max``, ``categories``.
+- otherwise every failing value rule: ``finite`` (Infinity), ``min``, ``max``, ``categories``.
 
 Bounded work: undeclared fields are found by one set difference, and more than
 :data:`LISTED_UNKNOWN_FIELDS` of them in one object are one error ("N fields not declared",
@@ -36,21 +31,28 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import islice
 from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
-import numpy as np
-import pandas as pd
-import pandera.pandas as pa
+from credit_glm.rules import (
+    INT64_MAX,
+    INT64_MIN,
+    NOT_NULLABLE,
+    REQUIRED,
+    SCHEMA_METADATA_KEY,
+    UNKNOWN_FIELD,
+    ColumnRules,
+    Refused,
+    RuleTable,
+)
 
 __all__ = [
     "LISTED_UNKNOWN_FIELDS",
     "NO_VALUE",
     "DeadlineExceeded",
     "FieldError",
-    "FieldRule",
     "RecordValidator",
     "SchemaCompileError",
     "ValidatedBatch",
@@ -60,9 +62,6 @@ __all__ = [
     "unknown_field_errors",
 ]
 
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
-_FLOAT_MAX: Final = 1.7976931348623157e308
 _ECHO_CHARS: Final = 80
 # an object with more undeclared fields than this gets one error naming this many of them
 LISTED_UNKNOWN_FIELDS: Final = 5
@@ -81,7 +80,7 @@ NO_VALUE: Final = _NoValue()
 
 
 class SchemaCompileError(ValueError):
-    """The pandera schema uses a feature the fast validator does not compile."""
+    """The pandera schema is not one built from a rule table, or says more than its table."""
 
 
 class DeadlineExceeded(Exception):
@@ -128,143 +127,37 @@ class ValidatedBatch(NamedTuple):
     complete: bool = True
 
 
-@dataclass(frozen=True)
-class FieldRule:
-    """One column of the schema, compiled."""
-
-    name: str
-    kind: str  # float | int | category | bool | date
-    required: bool
-    nullable: bool
-    finite: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
-    categories: tuple[str, ...] | None = None
-    # date columns: pandera's own coercion of a one-value object series
-    coerce: Callable[[pd.Series], pd.Series] | None = field(default=None, compare=False)
-
-    @property
-    def json_type(self) -> str:
-        return {
-            "float": "a number",
-            "int": "an integer",
-            "category": "a string",
-            "bool": "true or false",
-            "date": "a date string",
-        }[self.kind]
+ValueCheck = Callable[[Any], tuple[Any, list[FieldError]]]
 
 
-def _kind_of(dtype: Any) -> str:
-    text = str(dtype)
-    if text == "float64":
-        return "float"
-    if text == "Int64":
-        return "int"
-    if text == "str" or text.startswith("string"):
-        return "category"
-    if text == "boolean":
-        return "bool"
-    if text.startswith("datetime64"):
-        return "date"
-    raise SchemaCompileError(f"dtype {text!r} is not compiled")
+def _value_check(column: ColumnRules) -> ValueCheck:
+    """One value of ``column``: the coerced value (``None`` for a null) and the rules it breaks."""
+    name = column.name
+    read = column.type.read
+    nullable = column.nullable
+    checks = column.checks
+
+    def check(value: Any) -> tuple[Any, list[FieldError]]:
+        x = read(value)
+        if x is None:
+            if nullable:
+                return None, []
+            return None, [
+                FieldError(name, NOT_NULLABLE.name, NOT_NULLABLE.message, echo_value(value))
+            ]
+        if type(x) is Refused:
+            return None, [FieldError(name, "type", x.message, echo_value(value))]
+        errors = [
+            FieldError(name, r.name, r.message, echo_value(value), allowed=r.allowed)
+            for r in checks
+            if not r.scalar(x)
+        ]
+        return x, errors
+
+    return check
 
 
-def _compile_column(name: str, column: pa.Column) -> FieldRule:
-    if not column.coerce or column.regex or column.unique:
-        raise SchemaCompileError(
-            f"column {name!r}: only coerce=True, regex=False, unique=False columns are compiled"
-        )
-    kind = _kind_of(column.dtype)
-    finite = False
-    minimum: float | None = None
-    maximum: float | None = None
-    categories: tuple[str, ...] | None = None
-    for check in column.checks:
-        stats = check.statistics or {}
-        if check.name == "finite" and kind in ("float", "int"):
-            finite = True
-        elif check.name == "greater_than_or_equal_to" and kind in ("float", "int"):
-            minimum = float(stats["min_value"])
-        elif check.name == "less_than_or_equal_to" and kind in ("float", "int"):
-            maximum = float(stats["max_value"])
-        elif check.name == "isin" and kind == "category":
-            categories = tuple(str(c) for c in stats["allowed_values"])
-        else:
-            raise SchemaCompileError(f"column {name!r}: check {check.name!r} is not compiled")
-        if not check.ignore_na:
-            raise SchemaCompileError(f"column {name!r}: check {check.name!r} must ignore nulls")
-    coerce = None
-    if kind == "date":
-        coerce = column.dtype.coerce
-    return FieldRule(
-        name=name,
-        kind=kind,
-        required=bool(column.required),
-        nullable=bool(column.nullable),
-        finite=finite,
-        minimum=minimum,
-        maximum=maximum,
-        categories=categories,
-        coerce=coerce,
-    )
-
-
-def _fast_predicate(rule: FieldRule) -> Callable[[Any], bool]:
-    """True only for a value that certainly passes; anything else takes the full path."""
-    if rule.kind == "category":
-        if rule.categories is not None:
-            allowed = frozenset(rule.categories)
-            return lambda v: type(v) is str and v in allowed
-        return lambda v: type(v) is str and v.isascii()
-    if rule.kind == "bool":
-        return lambda v: type(v) is bool
-    if rule.kind == "int":
-        lo_i = _INT64_MIN if rule.minimum is None else max(rule.minimum, _INT64_MIN)
-        hi_i = _INT64_MAX if rule.maximum is None else min(rule.maximum, _INT64_MAX)
-        return lambda v: type(v) is int and lo_i <= v <= hi_i
-    if rule.kind == "float":
-        lo_f = -_FLOAT_MAX if rule.minimum is None else max(rule.minimum, -_FLOAT_MAX)
-        hi_f = _FLOAT_MAX if rule.maximum is None else min(rule.maximum, _FLOAT_MAX)
-        return lambda v: (type(v) is float or type(v) is int) and lo_f <= v <= hi_f
-    return lambda v: False
-
-
-def _column_ok(rule: FieldRule, values: tuple[Any, ...], allowed: frozenset[str] | None) -> bool:
-    """True only when every value of a column certainly passes (see ``_fast_predicate``)."""
-    kind = rule.kind
-    if kind == "category":
-        if allowed is not None:
-            # only str members of the categories are in this set of str; an unhashable value
-            # (an object or array) is no member either
-            try:
-                return allowed.issuperset(values)
-            except TypeError:
-                return False
-        if set(map(type, values)) != {str}:
-            return False
-        try:
-            "".join(values).encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if kind == "bool":
-        return set(map(type, values)) == {bool}
-    if kind == "int":
-        lo = _INT64_MIN if rule.minimum is None else max(rule.minimum, _INT64_MIN)
-        hi = _INT64_MAX if rule.maximum is None else min(rule.maximum, _INT64_MAX)
-        return set(map(type, values)) == {int} and lo <= min(values) and max(values) <= hi
-    if kind == "float":
-        if not set(map(type, values)) <= {int, float}:
-            return False
-        try:
-            x = np.array(values, dtype=np.float64)
-        except OverflowError:
-            return False
-        if not bool(np.isfinite(x).all()):
-            return False
-        lo_f = -math.inf if rule.minimum is None else rule.minimum
-        hi_f = math.inf if rule.maximum is None else rule.maximum
-        return bool(lo_f <= x.min()) and bool(x.max() <= hi_f)
+def _never(_: Any) -> bool:
     return False
 
 
@@ -273,7 +166,7 @@ def echo_value(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return value if _INT64_MIN <= value <= _INT64_MAX else echo_text(str(value))
+        return value if INT64_MIN <= value <= INT64_MAX else echo_text(str(value))
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
@@ -342,12 +235,12 @@ def json_pointer(*parts: str | int) -> str:
 
 
 class RecordValidator:
-    """The compiled schema: validates one JSON record (a ``dict``) in microseconds.
+    """The compiled rule table: validates one JSON record (a ``dict``) in microseconds.
 
     Parameters
     ----------
     rules
-        The compiled columns, by name.
+        The columns' rules, by name.
     strict
         Reject fields the schema does not declare.
     columns
@@ -355,7 +248,7 @@ class RecordValidator:
     """
 
     def __init__(
-        self, rules: Mapping[str, FieldRule], strict: bool, columns: Sequence[str]
+        self, rules: Mapping[str, ColumnRules], strict: bool, columns: Sequence[str]
     ) -> None:
         self.rules = dict(rules)
         self.strict = strict
@@ -366,136 +259,46 @@ class RecordValidator:
         self._declared = frozenset(self.rules)
         self._required_order = tuple(n for n, r in self.rules.items() if r.required)
         self._required = frozenset(self._required_order)
-        self._fast = {n: _fast_predicate(r) for n, r in self.rules.items()}
-        self._allowed = {
-            n: frozenset(r.categories) for n, r in self.rules.items() if r.categories is not None
+        self._check = {n: _value_check(r) for n, r in self.rules.items()}
+        exact = {n: r for n, r in self.rules.items() if r.fast_path_exact}
+        self._fast: dict[str, Callable[[Any], bool]] = {n: _never for n in self.rules}
+        self._fast.update({n: r.type.as_sent(r) for n, r in exact.items()})
+        self._fast_column: dict[str, Callable[[Sequence[Any]], bool]] = {
+            n: _never for n in self.rules
         }
+        self._fast_column.update({n: r.type.column_as_sent(r) for n, r in exact.items()})
 
     @classmethod
-    def from_schema(cls, schema: pa.DataFrameSchema, columns: Sequence[str]) -> RecordValidator:
-        """Compile a pandera ``DataFrameSchema`` (as built by ``build_schema``).
+    def from_table(cls, table: RuleTable, columns: Sequence[str]) -> RecordValidator:
+        """Compile a rule table (:func:`credit_glm.rules.rule_table`)."""
+        return cls(table.columns, table.strict, columns)
+
+    @classmethod
+    def from_schema(cls, schema: Any, columns: Sequence[str]) -> RecordValidator:
+        """Compile the rule table a pandera ``DataFrameSchema`` was built from.
+
+        :func:`credit_glm.schema.build_schema` leaves the table in the schema's metadata; the
+        schema must still say exactly what the table says (dtypes, checks, nullability,
+        ``required``, strictness, no other option), so a rule added to the schema afterwards is
+        never skipped silently.
 
         Raises
         ------
         SchemaCompileError
-            The schema uses a feature (a dtype, a check, a schema-level option) that is not
-            compiled; the service then refuses to start rather than skip a rule.
+            The schema was not built from a rule table, or says something its table does not;
+            the service then refuses to start rather than skip a rule.
         """
-        unsupported = {
-            "dataframe checks": bool(schema.checks),
-            "unique": bool(schema.unique),
-            "ordered": bool(schema.ordered),
-            "index": schema.index is not None,
-            "add_missing_columns": bool(schema.add_missing_columns),
-            "drop_invalid_rows": bool(schema.drop_invalid_rows),
-        }
-        used = [k for k, v in unsupported.items() if v]
-        if used:
-            raise SchemaCompileError(f"schema options not compiled: {', '.join(used)}")
-        if schema.strict not in (True, False):
-            raise SchemaCompileError(f"strict={schema.strict!r} is not compiled")
-        rules = {str(n): _compile_column(str(n), c) for n, c in schema.columns.items()}
-        return cls(rules, bool(schema.strict), columns)
+        table = (schema.metadata or {}).get(SCHEMA_METADATA_KEY)
+        if not isinstance(table, RuleTable):
+            raise SchemaCompileError("the schema was not built from a rule table (build_schema)")
+        problems = _schema_differences(schema, table)
+        if problems:
+            raise SchemaCompileError("; ".join(problems))
+        return cls.from_table(table, columns)
 
-    # -- one value ------------------------------------------------------------------------
-    def check_value(self, rule: FieldRule, value: Any) -> tuple[Any, list[FieldError]]:
+    def check_value(self, rule: ColumnRules, value: Any) -> tuple[Any, list[FieldError]]:
         """The coerced value (``None`` for a null) and the rules ``value`` breaks."""
-        name = rule.name
-        kind = rule.kind
-        x: Any = value
-        bad_type = FieldError(name, "type", f"expected {rule.json_type}", echo_value(value))
-        if value is None:
-            x = None
-        elif isinstance(value, bool):
-            if kind != "bool":
-                return None, [bad_type]
-        elif kind == "bool":
-            return None, [bad_type]
-        elif kind == "float":
-            if isinstance(value, int):
-                try:
-                    x = float(value)
-                except OverflowError:
-                    return None, [bad_type]
-            elif not isinstance(value, float):
-                return None, [bad_type]
-            if math.isnan(x):
-                x = None
-        elif kind == "int":
-            if isinstance(value, int):
-                if not _INT64_MIN <= value <= _INT64_MAX:
-                    return None, [
-                        FieldError(
-                            name,
-                            "type",
-                            "expected an integer in the 64-bit range",
-                            echo_value(value),
-                        )
-                    ]
-            elif isinstance(value, float):
-                if math.isnan(value):
-                    x = None
-                elif not value.is_integer() or not -(2.0**63) <= value < 2.0**63:
-                    return None, [
-                        FieldError(
-                            name,
-                            "type",
-                            "expected a whole number (it is never truncated)",
-                            echo_value(value),
-                        )
-                    ]
-                else:
-                    x = int(value)
-            else:
-                return None, [bad_type]
-        elif kind == "category":
-            if not isinstance(value, str):
-                return None, [bad_type]
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return None, [
-                    FieldError(name, "type", "expected valid Unicode text", echo_value(value))
-                ]
-        elif kind == "date":
-            if not isinstance(value, str) or rule.coerce is None:
-                return None, [bad_type]
-            try:
-                coerced = rule.coerce(pd.Series([value], dtype=object))
-            except Exception:  # noqa: BLE001 - pandera's coercion failing is the answer
-                return None, [
-                    FieldError(name, "type", "expected a date pandas can read", echo_value(value))
-                ]
-            stamp = coerced.iloc[0]
-            x = None if pd.isna(stamp) else stamp
-        if x is None:
-            if rule.nullable:
-                return None, []
-            return None, [FieldError(name, "not_nullable", "must not be null", echo_value(value))]
-        errors: list[FieldError] = []
-        if rule.finite and not math.isfinite(x):
-            errors.append(
-                FieldError(name, "finite", "must be finite (no NaN or Infinity)", echo_value(value))
-            )
-        if rule.minimum is not None and not x >= rule.minimum:
-            errors.append(
-                FieldError(name, "min", f"must be >= {rule.minimum:g}", echo_value(value))
-            )
-        if rule.maximum is not None and not x <= rule.maximum:
-            errors.append(
-                FieldError(name, "max", f"must be <= {rule.maximum:g}", echo_value(value))
-            )
-        if rule.categories is not None and x not in rule.categories:
-            errors.append(
-                FieldError(
-                    name,
-                    "categories",
-                    "must be one of the declared categories",
-                    echo_value(value),
-                    allowed=rule.categories,
-                )
-            )
-        return x, errors
+        return self._check[rule.name](value)
 
     # -- one record -----------------------------------------------------------------------
     def validate(
@@ -514,18 +317,17 @@ class RecordValidator:
             fields: Any = record.items()
         else:  # undeclared keys: counted at once, never walked one by one
             if self.strict:
-                errors = unknown_field_errors(
-                    record, self._declared, "field not declared in the schema", row
-                )
+                errors = unknown_field_errors(record, self._declared, UNKNOWN_FIELD.message, row)
             fields = ((n, record[n]) for n in self.rules if n in record)
+        check = self._check
         for name, value in fields:
-            x, problems = self.check_value(self.rules[name], value)
+            x, problems = check[name](value)
             clean[name] = x
             if problems:
                 errors.extend(p.at_row(row) for p in problems)
         for name in self._required_order:
             if name not in record:
-                errors.append(FieldError(name, "required", "required field is missing", row=row))
+                errors.append(FieldError(name, REQUIRED.name, REQUIRED.message, row=row))
         return clean, errors
 
     def fast_ok(self, record: Any) -> bool:
@@ -539,8 +341,8 @@ class RecordValidator:
             return False
         fast = self._fast
         for name, value in record.items():
-            check = fast.get(name)
-            if check is not None and not check(value):
+            ok = fast.get(name)
+            if ok is not None and not ok(value):
                 return False
         return True
 
@@ -574,8 +376,9 @@ class RecordValidator:
         except KeyError:
             return None
         columns: dict[str, list[Any]] = {}
+        fast_column = self._fast_column
         for name, values in zip(names, transposed, strict=True):
-            if not _column_ok(self.rules[name], values, self._allowed.get(name)):
+            if not fast_column[name](values):
                 return None
             columns[name] = list(values)
         return {c: columns[c] for c in self.columns}
@@ -625,3 +428,48 @@ class RecordValidator:
                 rows.append(i)
         columns = {c: [r.get(c) for r in valid] for c in self.columns}
         return ValidatedBatch(columns, rows, errors, complete)
+
+
+def _schema_differences(schema: Any, table: RuleTable) -> list[str]:
+    """What a pandera schema says that its rule table does not (empty: nothing)."""
+    # a pandera schema in hand means pandera is loaded already
+    from pandera.engines.pandas_engine import Engine
+
+    problems = [
+        f"schema option {option} is not compiled"
+        for option, used in (
+            ("dataframe checks", bool(schema.checks)),
+            ("unique", bool(schema.unique)),
+            ("ordered", bool(schema.ordered)),
+            ("index", schema.index is not None),
+            ("add_missing_columns", bool(schema.add_missing_columns)),
+            ("drop_invalid_rows", bool(schema.drop_invalid_rows)),
+        )
+        if used
+    ]
+    if schema.strict is not table.strict:
+        problems.append(f"strict={schema.strict!r}, its rule table says {table.strict}")
+    if list(schema.columns) != list(table.columns):
+        problems.append("its columns are not its rule table's")
+        return problems
+    for name, column in schema.columns.items():
+        rules = table.columns[name]
+        said = (
+            column.dtype,
+            bool(column.nullable),
+            bool(column.required),
+            [c.name for c in column.checks],
+            bool(column.coerce and not column.regex and not column.unique),
+            all(c.ignore_na for c in column.checks),
+        )
+        meant = (
+            Engine.dtype(rules.type.dtype),
+            rules.nullable,
+            rules.required,
+            [r.name for r in rules.checks],
+            True,
+            True,
+        )
+        if said != meant:
+            problems.append(f"column {name!r} says {said}, its rule table {meant}")
+    return problems

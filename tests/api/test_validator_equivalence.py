@@ -26,9 +26,10 @@ from pandera.errors import SchemaError, SchemaErrors
 from credit_glm.config import ColumnConfig, ColumnType, DataConfig, ServingConfig, TargetConfig
 from credit_glm.errors import ValidationFailed
 from credit_glm.features import design_matrix
+from credit_glm.rules import ColumnRules
 from credit_glm.schema import build_schema
 from credit_glm.service.model import ServedModel, served_model_from_card
-from credit_glm.service.validation import LISTED_UNKNOWN_FIELDS, FieldRule, RecordValidator
+from credit_glm.service.validation import LISTED_UNKNOWN_FIELDS, RecordValidator
 
 pytestmark = pytest.mark.slow
 
@@ -38,17 +39,12 @@ _SCHEMAS: dict[tuple[int, tuple[str, ...]], Any] = {}
 
 
 def _rule_of(check: str) -> str:
-    for prefix, rule in (
-        ("coerce_dtype", "type"),
-        ("dtype(", "type"),
-        ("finite", "finite"),
-        ("not_nullable", "not_nullable"),
-        ("greater_than_or_equal_to", "min"),
-        ("less_than_or_equal_to", "max"),
-        ("isin", "categories"),
-    ):
+    # pandera's own checks; the schema's value checks are named by their rule
+    for prefix, rule in (("coerce_dtype", "type"), ("dtype(", "type")):
         if check.startswith(prefix):
             return rule
+    if check in ("not_nullable", "finite", "min", "max", "categories"):
+        return check
     return f"unmapped:{check}"
 
 
@@ -153,9 +149,9 @@ def case(request: pytest.FixtureRequest, served: ServedModel) -> Case:
 # ---------------------------------------------------------------------------------------------
 # generated records
 # ---------------------------------------------------------------------------------------------
-def _good_value(rule: FieldRule) -> st.SearchStrategy[Any]:
+def _good_value(rule: ColumnRules) -> st.SearchStrategy[Any]:
     if rule.kind == "category":
-        return st.sampled_from(rule.categories) if rule.categories else st.text(max_size=10)
+        return st.sampled_from(rule.allowed) if rule.allowed else st.text(max_size=10)
     if rule.kind == "int":
         lo = int(rule.minimum) if rule.minimum is not None else -(2**40)
         hi = int(rule.maximum) if rule.maximum is not None else 2**40
@@ -288,7 +284,7 @@ def test_every_special_value_in_every_field_agrees_with_pandera(case: Case) -> N
     # one field of each kind of rule set: the rules are compiled per column kind
     kinds: dict[tuple[str, bool, bool], str] = {}
     for name, rule in case.validator.rules.items():
-        kinds.setdefault((rule.kind, rule.nullable, rule.categories is None), name)
+        kinds.setdefault((rule.kind, rule.nullable, rule.allowed is None), name)
     for name in kinds.values():
         for value in SPECIAL_VALUES:
             record = {**base, name: value}
@@ -299,9 +295,9 @@ def test_every_special_value_in_every_field_agrees_with_pandera(case: Case) -> N
         assert seen == {"type", "not_nullable", "finite", "min", "max", "categories"}
 
 
-def _example(rule: FieldRule) -> Any:
+def _example(rule: ColumnRules) -> Any:
     return {
-        "category": (rule.categories or ("x",))[0],
+        "category": (rule.allowed or ("x",))[0],
         "int": int(rule.minimum or 0),
         "float": float(rule.minimum or 0),
         "bool": True,
