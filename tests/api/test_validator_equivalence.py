@@ -26,7 +26,7 @@ from pandera.errors import SchemaError, SchemaErrors
 from credit_glm.config import ColumnConfig, ColumnType, DataConfig, ServingConfig, TargetConfig
 from credit_glm.errors import ValidationFailed
 from credit_glm.features import design_matrix
-from credit_glm.rules import ColumnRules
+from credit_glm.rules import ColumnRules, rule_table
 from credit_glm.schema import build_schema
 from credit_glm.service.model import ServedModel, served_model_from_card
 from credit_glm.service.validation import LISTED_UNKNOWN_FIELDS, RecordValidator
@@ -130,8 +130,9 @@ def _every_type() -> DataConfig:
 
 
 def _case(data: DataConfig, required: tuple[str, ...]) -> Case:
-    schema = build_schema(data, "inference", required=required)
-    return Case(data, required, RecordValidator.from_schema(schema, required))
+    # compiled from the rule table itself (the served model's goes through its pandera schema)
+    table = rule_table(data, "inference", required=required)
+    return Case(data, required, RecordValidator.from_table(table, required))
 
 
 @pytest.fixture(scope="module")

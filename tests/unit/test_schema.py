@@ -7,6 +7,7 @@ import pytest
 
 from credit_glm.config import AppConfig, ColumnConfig, ColumnType, DataConfig, TargetConfig
 from credit_glm.errors import ValidationFailed
+from credit_glm.rules import NOT_NULLABLE, rule_table
 from credit_glm.schema import (
     build_schema,
     data_config_from_dict,
@@ -61,6 +62,34 @@ def test_every_violation_reported_at_once() -> None:
     assert found[("home", "nullable=false")].rows == (3,)
     text = str(err.value)
     assert "'boat'" in text and "min 0" in text
+
+
+def test_the_report_names_each_rule_by_its_rule_table_text() -> None:
+    data = _small()
+    frame = pd.DataFrame(
+        {
+            "age": ["15", "101", "40"],
+            "income": ["1", "2", "3"],
+            "home": ["own", "rent", "boat"],
+            "y": ["0", "1", None],
+        }
+    )
+    with pytest.raises(ValidationFailed) as err:
+        validate_frame(frame, build_schema(data), data)
+    columns = rule_table(data).columns
+    expected = {
+        ("age", columns["age"].rule("min")),
+        ("age", columns["age"].rule("max")),
+        ("home", columns["home"].rule("categories")),
+    }
+    texts = {(c, r.text) for c, r in expected if r is not None}
+    found = {(v.column, v.rule) for v in err.value.violations}
+    assert found == texts | {("y", NOT_NULLABLE.text)}
+    assert texts == {
+        ("age", "min 18"),
+        ("age", "max 100"),
+        ("home", "categories (allowed: 'own', 'rent')"),
+    }
 
 
 def test_inference_role_ignores_target_and_requires_model_columns() -> None:
