@@ -15,12 +15,10 @@ declared columns, and ignores the target.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaError, SchemaErrors
 
 from credit_glm.config import ColumnConfig, ColumnType, DataConfig, TargetConfig, to_plain
 from credit_glm.errors import SchemaViolation, ValidationFailed
@@ -34,6 +32,10 @@ from credit_glm.rules import (
     column_rules,
     rule_table,
 )
+
+if TYPE_CHECKING:  # pandera loads when a schema is built: the declaration's other users skip it
+    import pandera.pandas as pa
+    from pandera.errors import SchemaError, SchemaErrors
 
 __all__ = [
     "Role",
@@ -53,6 +55,8 @@ def schema_from_table(table: RuleTable) -> pa.DataFrameSchema:
     The table rides along in the schema's metadata (:data:`~credit_glm.rules.SCHEMA_METADATA_KEY`)
     so that the request validator compiled from this schema compiles the very same rules.
     """
+    import pandera.pandas as pa
+
     columns = {
         name: pa.Column(
             col.type.dtype,
@@ -185,6 +189,8 @@ def validate_frame(
     ValidationFailed
         With one :class:`SchemaViolation` per broken (column, rule).
     """
+    from pandera.errors import SchemaError, SchemaErrors
+
     try:
         return schema.validate(frame, lazy=True)
     except (SchemaErrors, SchemaError) as err:

@@ -225,6 +225,7 @@ def test_a_schema_that_says_more_than_its_table_is_not_compiled() -> None:
 
 
 def test_the_table_and_the_validator_import_without_pandera_or_pandas() -> None:
+    # (and credit_glm.schema without pandera)
     # what these two modules import themselves: the package root (whatever it imports) is
     # stood in for by a bare package of the same directory
     root = Path(credit_glm.__file__).parent
@@ -236,5 +237,7 @@ def test_the_table_and_the_validator_import_without_pandera_or_pandas() -> None:
         "import credit_glm.rules, credit_glm.service.validation\n"
         "heavy = {'pandera', 'pandas', 'statsmodels', 'scipy'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
+        "import credit_glm.schema\n"  # pandera loads when a schema is built, not before
+        "assert 'pandera' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
