@@ -171,7 +171,7 @@ def main() -> int:
 
     names = list(validators)
     print(
-        f"validation CPU per call, median over {args.rounds} rounds of the best of "
+        f"validation time per call (perf_counter), median over {args.rounds} rounds of the best of "
         f"{args.repeat} (same process, interleaved)"
     )
     print(f"{'case':32s} " + " ".join(f"{n:>16s}" for n in names) + f" {'ratio':>7s}")
