@@ -63,22 +63,22 @@ def fit_statistics(fit: GLMFit) -> dict[str, Any]:
     }
 
 
-def collinearity_report(X: np.ndarray, spec: ModelSpec) -> dict[str, Any]:
+def collinearity_report(
+    X: np.ndarray, spec: ModelSpec, weights: np.ndarray | None = None
+) -> dict[str, Any]:
     """GVIF per feature (Fox & Monette 1992) and the scaled condition number (Belsley 1980).
 
     ``vif`` is GVIF^(1/df): the plain VIF for a one-column feature, and the comparable figure
-    for a one-hot or binned feature of ``df`` columns. The evaluation gate ``max_vif`` uses it.
+    for a one-hot or binned feature of ``df`` columns. The evaluation gate ``max_vif`` uses it;
+    with frequency ``weights`` it is the weighted GVIF, the one the selection constraint
+    ``max_vif`` applies, so a selected model and the gate agree.
     """
     groups = dict(spec.groups())
     per_feature: dict[str, Any] = {}
     if len(groups) >= 1:
-        gvifs = generalized_vif(X, groups, intercept=spec.intercept)
+        gvifs = generalized_vif(X, groups, intercept=spec.intercept, weights=weights)
         for name, g in gvifs.items():
-            per_feature[name] = {
-                "gvif": _num(g.gvif),
-                "df": g.df,
-                "vif": _num(g.gvif ** (1.0 / g.df)) if math.isfinite(g.gvif) else None,
-            }
+            per_feature[name] = {"gvif": _num(g.gvif), "df": g.df, "vif": _num(g.vif)}
     return {
         "features": per_feature,
         "condition_number": _num(condition_number(X, scale=True)),

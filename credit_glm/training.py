@@ -220,7 +220,7 @@ def train(
     diagnostics: dict[str, Any] = {
         "fit": fit_statistics(fit),
         "coefficients": coefficient_table(fit),
-        "collinearity": collinearity_report(X_train, spec),
+        "collinearity": collinearity_report(X_train, spec, w_train),
         "split": {
             "method": config.split.method.value,
             "train_rows": int(split.train.size),
