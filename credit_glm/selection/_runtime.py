@@ -15,6 +15,8 @@ import numpy.typing as npt
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
+from credit_glm.config import Criterion
+
 from .engine import Counts, Entry, Evaluator, rank_entries
 from .result import PathStep, RankedSubset, SelectionCounts, SelectionResult
 
@@ -154,7 +156,7 @@ def warm_start(
 def build_result(
     *,
     strategy: str,
-    criterion: str,
+    criterion: Criterion,
     evaluator: Evaluator,
     selected: Sequence[int],
     criterion_value: float,
@@ -183,7 +185,7 @@ def build_result(
     )
     return SelectionResult(
         strategy=strategy,
-        criterion=criterion,
+        criterion=criterion.value,
         selected=tuple(space.names[g] for g in key),
         columns=tuple(int(c) for c in space.columns(key)),
         criterion_value=float(criterion_value),

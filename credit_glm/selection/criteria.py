@@ -1,7 +1,9 @@
 """Selection criteria: information criteria and cross-validated discrimination/calibration.
 
-Every criterion is reported and compared as *lower is better*: AIC, BIC and log loss as they
-are, AUC as ``-AUC``. The information criteria follow statsmodels' GLM conventions so values
+Criteria are :class:`credit_glm.config.Criterion` values, the names the configuration uses
+(``aic``, ``bic``, ``cv_auc``, ``cv_logloss``; stepwise also ``pvalue``). Every criterion is
+reported and compared as *lower is better*: AIC, BIC and log loss as they are, AUC as
+``-AUC``. The information criteria follow statsmodels' GLM conventions so values
 can be compared with ``GLMResults``: ``AIC = -2 llf + 2 k`` and ``BIC = -2 llf + k ln(n)``
 with ``k`` the number of coefficients including the intercept and ``n`` the number of rows
 (the sum of the frequency weights when there are weights).
@@ -11,27 +13,43 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from credit_glm.config import Criterion
+
 __all__ = [
-    "CRITERIA",
+    "CV_CRITERIA",
+    "INFORMATION_CRITERIA",
     "CrossValidation",
-    "Criterion",
     "make_folds",
-    "weighted_auc",
-    "weighted_log_loss",
+    "parse_criterion",
 ]
 
-Criterion = Literal["aic", "bic", "auc", "log_loss"]
-CRITERIA: tuple[str, ...] = ("aic", "bic", "auc", "log_loss")
-INFORMATION_CRITERIA: tuple[str, ...] = ("aic", "bic")
+INFORMATION_CRITERIA: tuple[Criterion, ...] = (Criterion.aic, Criterion.bic)
+#: Scored on held-out folds with :func:`credit_glm.metrics.weighted_auc` and
+#: :func:`credit_glm.metrics.weighted_log_loss`, the computations of the model's own metrics.
+CV_CRITERIA: tuple[Criterion, ...] = (Criterion.cv_auc, Criterion.cv_logloss)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-_LOG_LOSS_EPS = 1e-15
+
+def parse_criterion(value: Criterion | str, *, pvalue: bool = False) -> Criterion:
+    """``value`` as a :class:`~credit_glm.config.Criterion` a strategy can minimise.
+
+    ``pvalue`` (likelihood-ratio tests) is accepted only where ``pvalue=True`` (stepwise).
+    """
+    allowed = INFORMATION_CRITERIA + CV_CRITERIA + ((Criterion.pvalue,) if pvalue else ())
+    try:
+        criterion = Criterion(value)
+    except ValueError:
+        criterion = None
+    if criterion not in allowed:
+        names = ", ".join(c.value for c in allowed)
+        raise ValueError(f"criterion must be one of {names}, got {value!r}")
+    assert criterion is not None
+    return criterion
 
 
 @dataclass(frozen=True)
@@ -112,36 +130,10 @@ def make_folds(y: FloatArray, cv: CrossValidation) -> tuple[tuple[IntArray, IntA
     return tuple(splits)
 
 
-def weighted_auc(y: FloatArray, p: FloatArray, w: FloatArray | None = None) -> float:
-    """Area under the ROC curve, ties counted as one half (Mann-Whitney), with weights.
-
-    Returns ``nan`` when a class has no weight.
-    """
-    ww = np.ones_like(p) if w is None else w
-    uniq, inverse = np.unique(p, return_inverse=True)
-    pos = np.bincount(inverse, weights=ww * y, minlength=uniq.size)
-    neg = np.bincount(inverse, weights=ww * (1.0 - y), minlength=uniq.size)
-    total_pos = float(pos.sum())
-    total_neg = float(neg.sum())
-    if total_pos <= 0.0 or total_neg <= 0.0:
-        return math.nan
-    below = np.cumsum(neg) - neg
-    return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
-
-
-def weighted_log_loss(y: FloatArray, p: FloatArray, w: FloatArray | None = None) -> float:
-    """Mean negative log-likelihood per (weighted) row, probabilities clipped to 1e-15."""
-    q = np.clip(p, _LOG_LOSS_EPS, 1.0 - _LOG_LOSS_EPS)
-    terms = -(y * np.log(q) + (1.0 - y) * np.log1p(-q))
-    if w is None:
-        return float(terms.mean())
-    return float(terms @ w / w.sum())
-
-
-def penalty_per_column(criterion: str, n_obs: float) -> float:
+def penalty_per_column(criterion: Criterion, n_obs: float) -> float:
     """Penalty of one coefficient: 2 for AIC, ``ln(n)`` for BIC."""
-    if criterion == "aic":
+    if criterion is Criterion.aic:
         return 2.0
-    if criterion == "bic":
+    if criterion is Criterion.bic:
         return math.log(n_obs)
     raise ValueError(f"{criterion!r} is not an information criterion")

@@ -17,14 +17,15 @@ import numpy.typing as npt
 from scipy import special
 
 from credit_glm.collinearity import CorrelationFactor, vif_equivalent
+from credit_glm.config import Criterion
+from credit_glm.metrics import weighted_auc, weighted_log_loss
 
 from .criteria import (
     INFORMATION_CRITERIA,
     CrossValidation,
     make_folds,
+    parse_criterion,
     penalty_per_column,
-    weighted_auc,
-    weighted_log_loss,
 )
 from .problem import SearchSpace, SelectionProblem
 from .solver import BinomialDesign, FitResult
@@ -153,15 +154,15 @@ class Evaluator:
     ----------
     problem : SelectionProblem
     space : SearchSpace
-    criterion : str
-        ``"aic"``, ``"bic"``, ``"auc"`` or ``"log_loss"``.
+    criterion : Criterion or str
+        ``aic``, ``bic``, ``cv_auc`` or ``cv_logloss``.
     cv : CrossValidation, optional
         Splits for the cross-validated criteria (default ``CrossValidation()``).
     """
 
     problem: SelectionProblem
     space: SearchSpace
-    criterion: str
+    criterion: Criterion | str
     cv: CrossValidation | None = None
     design: BinomialDesign = field(init=False)
     penalty: float = field(init=False)
@@ -170,17 +171,14 @@ class Evaluator:
 
     def __post_init__(self) -> None:
         p = self.problem
+        self.criterion = criterion = parse_criterion(self.criterion)
         self.design = BinomialDesign(p.X, p.y, p.weights, p.link)
-        if self.criterion in INFORMATION_CRITERIA:
-            self.penalty = penalty_per_column(self.criterion, self.design.sum_w)
+        if criterion in INFORMATION_CRITERIA:
+            self.penalty = penalty_per_column(criterion, self.design.sum_w)
             self.folds = ()
-        elif self.criterion in ("auc", "log_loss"):
+        else:
             self.penalty = math.nan
             self.folds = self._make_folds(self.cv or CrossValidation())
-        else:
-            raise ValueError(
-                f"criterion must be one of aic, bic, auc, log_loss, got {self.criterion!r}"
-            )
         self.collinearity = (
             CorrelationFactor(p.X, p.weights) if self.space.max_vif is not None else None
         )
@@ -196,7 +194,7 @@ class Evaluator:
             except ValueError as exc:
                 raise ValueError(f"cross-validation split unusable: {exc}") from exc
             y_test = p.y[test]
-            if self.criterion == "auc" and not (
+            if self.criterion is Criterion.cv_auc and not (
                 math.isfinite(weighted_auc(y_test, np.zeros_like(y_test), w_test))
             ):
                 raise ValueError("a cross-validation test split lacks one of the classes")
@@ -256,7 +254,7 @@ class Evaluator:
             if not ff.ok:
                 return math.inf, ff.status
             prob = fold.design.mean(ff.params @ fold.xt_test[fit.cols])
-            if self.criterion == "auc":
+            if self.criterion is Criterion.cv_auc:
                 scores.append(-weighted_auc(fold.y_test, prob, fold.w_test))
             else:
                 scores.append(weighted_log_loss(fold.y_test, prob, fold.w_test))
