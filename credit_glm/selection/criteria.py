@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from credit_glm.config import Criterion
+from credit_glm.split import stratified_folds, stratified_holdout
 
 __all__ = [
     "CV_CRITERIA",
@@ -66,7 +67,7 @@ class CrossValidation:
         Seed of the ``numpy.random.default_rng`` that shuffles the rows.
     stratified : bool
         Keep the event rate of every fold (rows of each class are shuffled and dealt
-        separately, event class first).
+        separately, as the training split does: :func:`credit_glm.split.stratified_folds`).
 
     Notes
     -----
@@ -101,26 +102,12 @@ def make_folds(y: FloatArray, cv: CrossValidation) -> tuple[tuple[IntArray, IntA
     -------
     tuple of (train, test) index arrays, sorted ascending.
     """
-    rng = np.random.default_rng(cv.seed)
-    n = y.shape[0]
-    strata = (
-        [np.flatnonzero(y == 1.0), np.flatnonzero(y == 0.0)] if cv.stratified else [np.arange(n)]
-    )
     if cv.holdout is not None:
-        test_mask = np.zeros(n, dtype=bool)
-        for rows in strata:
-            perm = rng.permutation(rows)
-            n_test = int(round(cv.holdout * rows.shape[0]))
-            test_mask[perm[:n_test]] = True
-        test = np.flatnonzero(test_mask)
-        train = np.flatnonzero(~test_mask)
+        train, test = stratified_holdout(y, cv.holdout, cv.seed, cv.stratified)
         if test.size == 0 or train.size == 0:
             raise ValueError("holdout leaves an empty train or test split")
         return ((train, test),)
-    fold = np.empty(n, dtype=np.intp)
-    for rows in strata:
-        perm = rng.permutation(rows)
-        fold[perm] = np.arange(perm.shape[0]) % cv.n_splits
+    fold = stratified_folds(y, cv.n_splits, cv.seed, cv.stratified)
     splits = []
     for k in range(cv.n_splits):
         test = np.flatnonzero(fold == k)
