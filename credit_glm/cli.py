@@ -26,7 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from credit_glm import metrics as m
-from credit_glm.artifact import load_card, write_artifacts
+from credit_glm.artifact import load_card, write_artifacts, write_file_atomically
 from credit_glm.config import AppConfig, Mode
 from credit_glm.errors import ConfigError, CreditGLMError, GateFailure
 from credit_glm.evaluation import gate_failures
@@ -121,10 +121,8 @@ def to_app_config(cfg: DictConfig) -> AppConfig:
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False, default=str) + "\n")
-    tmp.replace(path)
+    text = json.dumps(json_safe(payload), indent=2, allow_nan=False, default=str) + "\n"
+    write_file_atomically(path, text.encode("utf-8"))
 
 
 def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[str, Any]:
