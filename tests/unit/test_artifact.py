@@ -330,3 +330,39 @@ def test_cli_json_outputs_are_written_through_the_atomic_writer(
     cli._write_json(tmp_path / "metrics.json", {"auc": float("nan"), "n": 3})
     assert calls == [tmp_path / "metrics.json"]
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"auc": None, "n": 3}
+
+
+def test_score_baseline_decodes_what_the_card_holds(trained: TrainedModel) -> None:
+    from credit_glm.metrics import bin_proportions, psi_bin_edges
+    from credit_glm.model_card import score_baseline
+
+    card = _card(trained)
+    base = score_baseline(card)
+    edges = psi_bin_edges(trained.train_scores, bins=trained.config.evaluation.psi_bins)
+    np.testing.assert_array_equal(base.edges, edges)
+    np.testing.assert_allclose(base.shares, bin_proportions(trained.train_scores, edges))
+    assert score_baseline({"score_baseline": base.to_dict()}) == base
+    assert json.loads(json.dumps(base.to_dict(), allow_nan=False)) == card["score_baseline"]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "rule"),
+    [
+        ({"edges": [None, 0.5, None], "shares": [1.0]}, "one more entry"),
+        ({"edges": [0.0, 0.5, None], "shares": [0.5, 0.5]}, "outer edges must be null"),
+        ({"edges": [None, 0.5, 0.4, None], "shares": [0.3, 0.3, 0.4]}, "increase strictly"),
+        ({"edges": [None, 0.5, None], "shares": [0.7, 0.7]}, "sum to 1"),
+        ({"edges": [None, 0.5, None], "shares": [1.0, 0.0]}, "positive"),
+    ],
+)
+def test_service_and_evaluate_refuse_a_bad_baseline_by_one_rule(
+    baseline: dict[str, Any], rule: str
+) -> None:
+    from credit_glm.model_card import score_baseline
+    from credit_glm.service.model import _baseline
+
+    card = {"score_baseline": baseline}
+    with pytest.raises(ValueError, match=rule):
+        score_baseline(card)
+    with pytest.raises(ValueError, match=rule):
+        _baseline(card)
