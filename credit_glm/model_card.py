@@ -32,6 +32,7 @@ from importlib import metadata
 from typing import Any
 
 from credit_glm.config import to_plain
+from credit_glm.jsonable import json_safe
 from credit_glm.metrics import bin_proportions, psi_bin_edges
 from credit_glm.schema import data_config_to_dict
 from credit_glm.training import TrainedModel
@@ -72,18 +73,6 @@ IDENTITY_KEYS = (
 # Schema keys that say where and how the training file was read, not what a record must look
 # like: the same data read from another place is the same model.
 SCHEMA_SOURCE_KEYS = ("path", "format")
-
-
-def json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return json_safe(value.item())
-    return value
 
 
 @dataclass(frozen=True)
