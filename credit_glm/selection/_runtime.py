@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from credit_glm.config import Criterion
 
+from .criteria import penalty_per_column
 from .engine import Counts, Entry, Evaluator, rank_entries
 from .result import PathStep, RankedSubset, SelectionCounts, SelectionResult
 
@@ -190,8 +191,8 @@ def build_result(
         columns=tuple(int(c) for c in space.columns(key)),
         criterion_value=float(criterion_value),
         llf=float(llf),
-        aic=float(-2.0 * llf + 2.0 * fit.k),
-        bic=float(-2.0 * llf + math.log(n_obs) * fit.k),
+        aic=float(-2.0 * llf + penalty_per_column(Criterion.aic, n_obs) * fit.k),
+        bic=float(-2.0 * llf + penalty_per_column(Criterion.bic, n_obs) * fit.k),
         path=tuple(path),
         top=top,
         counts=SelectionCounts(
