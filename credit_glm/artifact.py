@@ -43,6 +43,7 @@ __all__ = [
     "read_signing_key",
     "read_trusted_keys",
     "write_artifacts",
+    "write_file_atomically",
 ]
 
 PICKLE_NAME = "glm_model.joblib"
@@ -71,6 +72,7 @@ def pickle_bytes(trained: TrainedModel, card: Mapping[str, Any]) -> bytes:
 
 
 def _write_temp(directory: Path, name: str, data: bytes) -> Path:
+    """``data`` in a new temporary file next to its final name, flushed to disk."""
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -81,6 +83,35 @@ def _write_temp(directory: Path, name: str, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the renames in ``directory`` durable (the directory entry itself is data)."""
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_file_atomically(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never a
+    part: a temporary file in the same directory, flushed and fsynced, then ``os.replace``d
+    over ``path`` and the directory fsynced. The temporary file is removed on any failure.
+
+    Every file the package writes goes through here or, for the artifact pair that must be
+    replaced together under a lock, through the same temporary-file step.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path.parent, path.name, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return path
 
 
 @contextlib.contextmanager
@@ -123,11 +154,7 @@ def write_artifacts(
     with _locked(directory):
         os.replace(tmp_pickle, directory / PICKLE_NAME)
         os.replace(tmp_card, directory / CARD_NAME)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_directory(directory)
     return directory / PICKLE_NAME, directory / CARD_NAME, card
 
 

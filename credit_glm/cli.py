@@ -26,12 +26,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from credit_glm import metrics as m
-from credit_glm.artifact import load_card, write_artifacts
+from credit_glm.artifact import load_card, write_artifacts, write_file_atomically
 from credit_glm.config import AppConfig, Mode
-from credit_glm.errors import ConfigError, CreditGLMError, GateFailure
+from credit_glm.errors import ArtifactError, ConfigError, CreditGLMError, GateFailure
 from credit_glm.evaluation import gate_failures
 from credit_glm.feature_selection import select_features
-from credit_glm.model_card import build_card, json_safe
+from credit_glm.model_card import build_card, json_safe, score_baseline
 from credit_glm.report import format_evaluation, format_selection, format_training
 from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
 from credit_glm.scoring import ScoringModel
@@ -121,10 +121,8 @@ def to_app_config(cfg: DictConfig) -> AppConfig:
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False, default=str) + "\n")
-    tmp.replace(path)
+    text = json.dumps(json_safe(payload), indent=2, allow_nan=False, default=str) + "\n"
+    write_file_atomically(path, text.encode("utf-8"))
 
 
 def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[str, Any]:
@@ -193,14 +191,11 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
         )
     p = scorer.predict(frame)
     metrics = sample_metrics(y, p, app)
-    base = card["score_baseline"]
-    edges = np.array(
-        [
-            -np.inf if e is None and i == 0 else np.inf if e is None else e
-            for i, e in enumerate(base["edges"])
-        ]
-    )
-    psi = m.psi_from_shares(np.asarray(base["shares"]), m.bin_proportions(p, edges))
+    try:
+        base = score_baseline(card)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ArtifactError(f"model card {app.paths.model!r}: {err}") from None
+    psi = m.psi_from_shares(np.asarray(base.shares), m.bin_proportions(p, np.asarray(base.edges)))
     failures = gate_failures(app.evaluation, metrics, "evaluation", psi=psi)
     result = {
         "status": "ok" if not failures else "gate failed",

@@ -15,13 +15,18 @@ from typing import cast
 
 import numpy as np
 import numpy.typing as npt
+from scipy.linalg import lapack
 
-__all__ = ["GVIF", "condition_number", "generalized_vif"]
+__all__ = ["GVIF", "CorrelationFactor", "condition_number", "generalized_vif", "vif_equivalent"]
 
 FloatArray = npt.NDArray[np.float64]
 
 # log of the largest finite float: a larger log-GVIF is reported as inf.
 _MAX_LOG = math.log(np.finfo(np.float64).max)
+#: The share of a column's variance not explained by the model's other columns (``1 / VIF``,
+#: a Cholesky pivot of ``R``) above which the correlation matrix is inverted directly; below
+#: it the rank-revealing path decides, since forming ``R`` squares the condition number.
+_FAST_PIVOT = 1e-8
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,21 @@ class GVIF:
     gvif: float
     df: int
     gvif_adjusted: float
+
+    @property
+    def vif(self) -> float:
+        """``gvif ** (1 / df)``: see :func:`vif_equivalent`."""
+        return vif_equivalent(self.gvif, self.df)
+
+
+def vif_equivalent(gvif: float, df: int) -> float:
+    """``GVIF ** (1 / df)``, the figure the ``max_vif`` constraint and gate limit.
+
+    The plain VIF for a one-column feature; for a feature of ``df`` columns the geometric mean
+    inflation of its confidence ellipsoid's axes, comparable across features (Fox & Monette
+    1992). ``inf`` stays ``inf``.
+    """
+    return float(gvif ** (1.0 / df))
 
 
 def _as_matrix(func: str, X: npt.ArrayLike) -> FloatArray:
@@ -93,7 +113,10 @@ def _group_columns(
 
 
 def generalized_vif(
-    X: npt.ArrayLike, groups: Mapping[str, Sequence[int]], intercept: bool = True
+    X: npt.ArrayLike,
+    groups: Mapping[str, Sequence[int]],
+    intercept: bool = True,
+    weights: npt.ArrayLike | None = None,
 ) -> dict[str, GVIF]:
     """Generalised variance-inflation factors (Fox & Monette 1992), one per feature.
 
@@ -118,6 +141,9 @@ def generalized_vif(
     intercept : bool, default True
         Whether column 0 is the intercept. The regressors are centred either way (``R`` is a
         correlation matrix, as in the definition, which assumes a model with an intercept).
+    weights : array-like, shape (n,), optional
+        Frequency weights: ``R`` is then the weighted correlation matrix, the one of the data
+        with row ``i`` repeated ``weights[i]`` times (the data the model is fitted to).
 
     Returns
     -------
@@ -126,15 +152,8 @@ def generalized_vif(
 
     Notes
     -----
-    The determinants are evaluated as log-determinants (``numpy.linalg.slogdet``) of the
-    cross-products of the triangular factor of a QR decomposition of the centred,
-    unit-length-scaled regressors, so large designs cost one ``O(n p^2)`` factorisation and
-    nothing underflows. Exact collinearity is decided from singular values (numpy's
-    ``matrix_rank`` tolerance) and gives ``inf`` rather than an error, for every feature whose
-    columns are linearly dependent on their own, on the intercept (e.g. a constant column, or
-    all levels of a one-hot feature) or on the other features. Collinearity confined to the
-    other features does not make a feature's GVIF infinite: only the space the others span
-    matters, so a basis of it is used.
+    Computed by :class:`CorrelationFactor`, which the selection constraint ``max_vif`` uses
+    for every candidate model, so the search and the evaluation gate apply one formula.
 
     References
     ----------
@@ -151,39 +170,140 @@ def generalized_vif(
     parsed = _group_columns(groups, first, n_columns)
     if n < 2:
         raise ValueError(f"generalized_vif: X needs at least 2 rows, got {n}")
+    values = CorrelationFactor(x, weights, intercept).gvif(list(parsed.values()))
+    return {
+        name: GVIF(gvif=value, df=len(cols), gvif_adjusted=value ** (1.0 / (2.0 * len(cols))))
+        for (name, cols), value in zip(parsed.items(), values, strict=True)
+    }
 
-    regressors = x[:, first:]
-    constant = np.ptp(regressors, axis=0) == 0.0
-    z = regressors - regressors.mean(axis=0)
-    z[:, constant] = 0.0
-    norms = np.linalg.norm(z, axis=0)
-    z = np.divide(z, norms, out=np.zeros_like(z), where=norms > 0.0)
-    # z'z = a'a is the correlation matrix (zero rows/columns for constant regressors).
-    # numpy returns just R for mode="r"; its stubs claim a QRResult.
-    a = cast(FloatArray, np.linalg.qr(z, mode="r"))
-    singular = np.linalg.svd(a, compute_uv=False)
-    tol = float(singular.max(initial=0.0)) * max(z.shape) * float(np.finfo(np.float64).eps)
 
-    def rank(columns: list[int]) -> int:
-        if not columns:
-            return 0
-        s = np.linalg.svd(a[:, columns], compute_uv=False)
-        return int(np.sum(s > tol))
+class CorrelationFactor:
+    """The (weighted) correlation structure of a design's regressors, for the GVIF of any
+    model made of some of its column groups.
 
-    full_rank = int(np.sum(singular > tol))
-    result: dict[str, GVIF] = {}
-    for name, cols in parsed.items():
-        own = [c - first for c in cols]
-        others = sorted(set(range(z.shape[1])) - set(own))
-        df = len(own)
-        own_rank = rank(own)
-        other_rank = rank(others)
-        if own_rank < df or full_rank < own_rank + other_rank:
-            value = math.inf
+    Built once per design; :meth:`gvif` then costs a ``k x k`` factorisation per model of
+    ``k`` columns, which is what lets feature selection check ``max_vif`` on every candidate.
+
+    Parameters
+    ----------
+    X : array-like, shape (n, p)
+        Design matrix (already validated), column 0 the intercept when ``intercept``.
+    weights : array-like, shape (n,), optional
+        Non-negative frequency weights; rows of weight 0 do not count.
+    intercept : bool
+        Whether column 0 is the intercept (never part of a group).
+
+    Notes
+    -----
+    The regressors are centred and scaled to unit (weighted) length, ``z``, so ``R = z'z``.
+    A model whose correlation matrix is clearly positive definite (every column keeps more
+    than :data:`_FAST_PIVOT` of its variance given the others) uses
+    ``GVIF_j = det(R_JJ) det((R^-1)_JJ)``, the Schur-complement form of the definition: one
+    inverse for all features, and for a one-column feature the diagonal of ``R^-1`` (the plain
+    VIF). Otherwise the determinants are evaluated as log-determinants of cross-products of
+    the triangular factor of a QR decomposition of ``z``, so nothing underflows; exact
+    collinearity is decided from singular values (numpy's ``matrix_rank`` tolerance) and gives
+    ``inf`` for every feature whose columns are linearly dependent on their own, on the
+    intercept (e.g. a constant column, or all levels of a one-hot feature) or on the other
+    features. Collinearity confined to the other features does not make a feature's GVIF
+    infinite: only the space the others span matters, so a basis of it is used.
+    """
+
+    def __init__(
+        self, X: npt.ArrayLike, weights: npt.ArrayLike | None = None, intercept: bool = True
+    ) -> None:
+        x = np.asarray(X, dtype=np.float64)
+        self.first = 1 if intercept else 0
+        regressors = x[:, self.first :]
+        if weights is None:
+            w = np.ones(x.shape[0])
         else:
-            value = _gvif_from_blocks(a[:, own], a[:, others], other_rank)
-        result[name] = GVIF(gvif=value, df=df, gvif_adjusted=value ** (1.0 / (2.0 * df)))
-    return result
+            w = np.asarray(weights, dtype=np.float64)
+            if w.shape != (x.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("weights must be finite, non-negative, one per row of X")
+        live = w > 0
+        if not np.any(live):
+            raise ValueError("weights are all zero")
+        constant = np.ptp(regressors[live], axis=0) == 0.0
+        mean = (w @ regressors) / w.sum()
+        z = (regressors - mean) * np.sqrt(w)[:, None]
+        z[:, constant] = 0.0
+        norms = np.linalg.norm(z, axis=0)
+        z = np.divide(z, norms, out=np.zeros_like(z), where=norms > 0.0)
+        corr = z.T @ z
+        np.fill_diagonal(corr, np.where(norms > 0.0, 1.0, 0.0))
+        self.corr: FloatArray = corr
+        # z'z = a'a; numpy returns just R for mode="r"; its stubs claim a QRResult.
+        self._a = cast(FloatArray, np.linalg.qr(z, mode="r"))
+        singular = np.linalg.svd(self._a, compute_uv=False)
+        self._tol = (
+            float(singular.max(initial=0.0)) * max(z.shape) * float(np.finfo(np.float64).eps)
+        )
+        self._own_logdet: dict[tuple[int, ...], float] = {}
+
+    def gvif(self, groups: Sequence[npt.ArrayLike]) -> list[float]:
+        """GVIF of each group of the model made of ``groups`` (design column indices),
+        in the order given; ``inf`` for a group collinear with the rest."""
+        own = [np.asarray(cols, dtype=np.intp) - self.first for cols in groups]
+        if len(own) >= 2:
+            fast = self._by_inverse(own)
+            if fast is not None:
+                return fast
+        return self._by_rank(own)
+
+    def _own(self, cols: npt.NDArray[np.intp]) -> float:
+        key = tuple(int(c) for c in cols)
+        if key not in self._own_logdet:
+            sign, logdet = np.linalg.slogdet(self.corr[np.ix_(cols, cols)])
+            self._own_logdet[key] = float(logdet) if sign > 0 else -math.inf
+        return self._own_logdet[key]
+
+    def _by_inverse(self, own: list[npt.NDArray[np.intp]]) -> list[float] | None:
+        cols = np.concatenate(own)
+        r = self.corr[np.ix_(cols, cols)]
+        factor, info = lapack.dpotrf(r, lower=1, clean=1)
+        if info != 0 or float(np.min(np.diagonal(factor) ** 2)) <= _FAST_PIVOT:
+            return None
+        inv, info = lapack.dpotri(factor, lower=1)
+        if info != 0:
+            return None
+        low = np.tril(inv)
+        inv = low + np.tril(low, -1).T
+        out: list[float] = []
+        pos = 0
+        for group in own:
+            size = group.shape[0]
+            if size == 1:
+                value = float(inv[pos, pos])
+            else:
+                sign, logdet = np.linalg.slogdet(inv[pos : pos + size, pos : pos + size])
+                log_gvif = self._own(group) + float(logdet)
+                value = math.exp(log_gvif) if sign > 0 and log_gvif < _MAX_LOG else math.inf
+            out.append(max(value, 1.0))
+            pos += size
+        return out
+
+    def _by_rank(self, own: list[npt.NDArray[np.intp]]) -> list[float]:
+        a = self._a
+
+        def rank(columns: npt.NDArray[np.intp]) -> int:
+            if columns.size == 0:
+                return 0
+            s = np.linalg.svd(a[:, columns], compute_uv=False)
+            return int(np.sum(s > self._tol))
+
+        everything = np.concatenate(own)
+        full_rank = rank(everything)
+        out: list[float] = []
+        for i, cols in enumerate(own):
+            others = np.concatenate([c for j, c in enumerate(own) if j != i] or [cols[:0]])
+            own_rank = rank(cols)
+            other_rank = rank(others)
+            if own_rank < cols.shape[0] or full_rank < own_rank + other_rank:
+                out.append(math.inf)
+            else:
+                out.append(_gvif_from_blocks(a[:, cols], a[:, others], other_rank))
+        return out
 
 
 def _gvif_from_blocks(own: FloatArray, others: FloatArray, other_rank: int) -> float:

@@ -12,14 +12,14 @@ live in ``__post_init__``, which runs when the composed config becomes these obj
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from omegaconf import MISSING
 
 from credit_glm.errors import ConfigError
+from credit_glm.jsonable import json_safe
 
 __all__ = [
     "AppConfig",
@@ -683,13 +683,6 @@ def register_configs() -> None:
 
 
 def to_plain(value: Any) -> Any:
-    """A config dataclass (or any nesting of them) as JSON-serialisable data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_plain(v) for v in value]
-    return value
+    """A config dataclass (or any nesting of them) as JSON-serialisable data
+    (:func:`credit_glm.jsonable.json_safe`)."""
+    return json_safe(value)

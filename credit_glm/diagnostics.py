@@ -11,15 +11,9 @@ from credit_glm.collinearity import condition_number, generalized_vif
 from credit_glm.config import Link
 from credit_glm.features import ModelSpec
 from credit_glm.glm import GLMFit
+from credit_glm.jsonable import json_safe
 
 __all__ = ["coefficient_table", "collinearity_report", "fit_statistics"]
-
-
-def _num(x: float | None) -> float | None:
-    """A JSON-safe float: NaN and infinities become None."""
-    if x is None or not math.isfinite(x):
-        return None
-    return float(x)
 
 
 def coefficient_table(fit: GLMFit) -> list[dict[str, Any]]:
@@ -34,12 +28,12 @@ def coefficient_table(fit: GLMFit) -> list[dict[str, Any]]:
         row: dict[str, Any] = {
             "term": term,
             "estimate": est,
-            "std_error": None if fit.bse is None else _num(fit.bse[i]),
-            "z": None if z is None else _num(z[i]),
-            "p_value": None if fit.pvalues is None else _num(fit.pvalues[i]),
-            "ci_lower": None if fit.conf_int is None else _num(fit.conf_int[i, 0]),
-            "ci_upper": None if fit.conf_int is None else _num(fit.conf_int[i, 1]),
-            "odds_ratio": _num(math.exp(est)) if fit.link is Link.logit else None,
+            "std_error": None if fit.bse is None else json_safe(fit.bse[i]),
+            "z": None if z is None else json_safe(z[i]),
+            "p_value": None if fit.pvalues is None else json_safe(fit.pvalues[i]),
+            "ci_lower": None if fit.conf_int is None else json_safe(fit.conf_int[i, 0]),
+            "ci_upper": None if fit.conf_int is None else json_safe(fit.conf_int[i, 1]),
+            "odds_ratio": json_safe(math.exp(est)) if fit.link is Link.logit else None,
         }
         rows.append(row)
     return rows
@@ -63,23 +57,23 @@ def fit_statistics(fit: GLMFit) -> dict[str, Any]:
     }
 
 
-def collinearity_report(X: np.ndarray, spec: ModelSpec) -> dict[str, Any]:
+def collinearity_report(
+    X: np.ndarray, spec: ModelSpec, weights: np.ndarray | None = None
+) -> dict[str, Any]:
     """GVIF per feature (Fox & Monette 1992) and the scaled condition number (Belsley 1980).
 
     ``vif`` is GVIF^(1/df): the plain VIF for a one-column feature, and the comparable figure
-    for a one-hot or binned feature of ``df`` columns. The evaluation gate ``max_vif`` uses it.
+    for a one-hot or binned feature of ``df`` columns. The evaluation gate ``max_vif`` uses it;
+    with frequency ``weights`` it is the weighted GVIF, the one the selection constraint
+    ``max_vif`` applies, so a selected model and the gate agree.
     """
     groups = dict(spec.groups())
     per_feature: dict[str, Any] = {}
     if len(groups) >= 1:
-        gvifs = generalized_vif(X, groups, intercept=spec.intercept)
+        gvifs = generalized_vif(X, groups, intercept=spec.intercept, weights=weights)
         for name, g in gvifs.items():
-            per_feature[name] = {
-                "gvif": _num(g.gvif),
-                "df": g.df,
-                "vif": _num(g.gvif ** (1.0 / g.df)) if math.isfinite(g.gvif) else None,
-            }
+            per_feature[name] = {"gvif": json_safe(g.gvif), "df": g.df, "vif": json_safe(g.vif)}
     return {
         "features": per_feature,
-        "condition_number": _num(condition_number(X, scale=True)),
+        "condition_number": json_safe(condition_number(X, scale=True)),
     }

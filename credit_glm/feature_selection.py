@@ -32,14 +32,6 @@ from credit_glm.training import SelectionOutcome, keep_all
 
 __all__ = ["select_features"]
 
-_ENGINE_CRITERION = {
-    Criterion.aic: "aic",
-    Criterion.bic: "bic",
-    Criterion.pvalue: "pvalue",
-    Criterion.cv_auc: "auc",
-    Criterion.cv_logloss: "log_loss",
-}
-
 
 def _check_names(key: str, names: list[str], spec: ModelSpec) -> None:
     unknown = sorted(set(names) - set(spec.feature_names))
@@ -53,7 +45,7 @@ def _run(
     config: AppConfig, problem: SelectionProblem, constraints: SelectionConstraints
 ) -> SelectionResult:
     sel = config.selection
-    criterion = _ENGINE_CRITERION[sel.criterion]
+    criterion = sel.criterion
     cv = None
     if sel.criterion in (Criterion.cv_auc, Criterion.cv_logloss):
         cv = CrossValidation(

@@ -25,12 +25,9 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 
 from credit_glm.config import GLMConfig, Link
 from credit_glm.errors import ModelFitError
+from credit_glm.separation import SEPARATION_EPS, n_separated
 
 __all__ = ["GLMFit", "binomial_family", "dependent_terms", "fit_glm", "inverse_link"]
-
-# Fitted probabilities this close to 0 or 1 mean the likelihood is still climbing toward a
-# boundary: a linear predictor beyond about +-18.4 on the logit scale.
-SEPARATION_EPS = 1e-8
 
 
 def binomial_family(link: Link) -> Any:
@@ -217,8 +214,8 @@ def fit_glm(
             pvalues = np.asarray(results.pvalues, dtype=float)
             conf_int = np.asarray(results.conf_int(alpha=0.05), dtype=float)
     mu = inverse_link(options.link, X @ params)
-    separated = bool(np.any((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
-    separated |= any(issubclass(c.category, PerfectSeparationWarning) for c in caught)
+    n_edge = n_separated(mu, weights)
+    separated = n_edge > 0 or any(issubclass(c.category, PerfectSeparationWarning) for c in caught)
     if any(issubclass(c.category, ConvergenceWarning) for c in caught):
         converged = False
     if not converged:
@@ -233,7 +230,6 @@ def fit_glm(
             )
         findings.append(msg)
     if separated:
-        n_edge = int(np.sum((mu < SEPARATION_EPS) | (mu > 1 - SEPARATION_EPS)))
         msg = (
             f"complete or quasi-complete separation: {n_edge} rows fitted with a probability "
             f"within {SEPARATION_EPS:g} of 0 or 1 (suspect terms: "

@@ -37,11 +37,15 @@ __all__ = [
     "psi_bin_edges",
     "psi_from_shares",
     "roc_auc",
+    "weighted_auc",
+    "weighted_log_loss",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
 
+#: Default clipping bound of :func:`log_loss`.
+LOG_LOSS_EPS = 1e-15
 # Tolerance when checking that a vector of shares sums to one.
 _SHARE_SUM_TOLERANCE = 1e-6
 
@@ -73,6 +77,20 @@ def _check_finite(func: str, name: str, arr: FloatArray) -> None:
             f"{func}: {name} contains infinite values (first at position "
             f"{int(np.argmax(~np.isfinite(arr)))})"
         )
+
+
+def _weights(func: str, weights: npt.ArrayLike | None, y: FloatArray) -> FloatArray | None:
+    if weights is None:
+        return None
+    w = _as_1d(func, "weights", weights)
+    if w.shape != y.shape:
+        raise ValueError(
+            f"{func}: weights must have one value per row, got {w.size} for {y.size} rows"
+        )
+    _check_finite(func, "weights", w)
+    if np.any(w < 0.0):
+        raise ValueError(f"{func}: weights must be non-negative")
+    return w
 
 
 def _check_int(func: str, name: str, value: object, minimum: int) -> int:
@@ -139,13 +157,14 @@ def _prepare(
 # ---------------------------------------------------------------------------------------------
 
 
-def roc_auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
+def roc_auc(y: npt.ArrayLike, p: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> float:
     """Area under the ROC curve, via the Mann-Whitney statistic with midranks.
 
     The AUC equals the probability that a randomly chosen event scores higher than a randomly
     chosen non-event, counting ties as one half (Bamber 1975; Hanley & McNeil 1982). It is
     computed from the Mann-Whitney U statistic of the event scores, with tied scores given
-    their average rank (midrank), in O(n log n).
+    their average rank (midrank), in O(n log n). Cross-validated selection (``cv_auc``) scores
+    its folds with the same computation (:func:`weighted_auc`).
 
     Parameters
     ----------
@@ -153,6 +172,8 @@ def roc_auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
         Observed outcomes.
     p : array-like of float
         Scores; any finite values, larger meaning riskier.
+    weights : array-like of float, optional
+        Non-negative frequency weights (row ``i`` counts ``weights[i]`` times).
 
     Returns
     -------
@@ -175,11 +196,30 @@ def roc_auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     operating characteristic (ROC) curve. *Radiology* 143, 29-36.
     """
     y_arr, p_arr = _prepare("roc_auc", y, p, probability=False, both_classes=True)
-    ranks = stats.rankdata(p_arr, method="average")
-    n_events = float(y_arr.sum())
-    n_nonevents = float(y_arr.size) - n_events
-    u_events = float(ranks[y_arr == 1.0].sum()) - n_events * (n_events + 1.0) / 2.0
-    return float(u_events / (n_events * n_nonevents))
+    w_arr = _weights("roc_auc", weights, y_arr)
+    value = weighted_auc(y_arr, p_arr, w_arr)
+    if math.isnan(value):
+        raise ValueError("roc_auc: one class has no weight; the statistic needs both")
+    return value
+
+
+def weighted_auc(y: FloatArray, p: FloatArray, w: FloatArray | None = None) -> float:
+    """The computation behind :func:`roc_auc`, on arrays it has validated (or that a caller
+    such as cross-validated selection built itself): ``nan`` when a class has no weight.
+
+    Scores are grouped by distinct value; each event's weight counts the non-event weight
+    strictly below it plus half of that tied with it (the Mann-Whitney count with midranks).
+    """
+    ww = np.ones_like(p) if w is None else w
+    uniq, inverse = np.unique(p, return_inverse=True)
+    pos = np.bincount(inverse, weights=ww * y, minlength=uniq.size)
+    neg = np.bincount(inverse, weights=ww * (1.0 - y), minlength=uniq.size)
+    total_pos = float(pos.sum())
+    total_neg = float(neg.sum())
+    if total_pos <= 0.0 or total_neg <= 0.0:
+        return math.nan
+    below = np.cumsum(neg) - neg
+    return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
 
 
 def gini(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
@@ -269,11 +309,17 @@ def brier_score(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     return float(np.mean((p_arr - y_arr) ** 2))
 
 
-def log_loss(y: npt.ArrayLike, p: npt.ArrayLike, eps: float = 1e-15) -> float:
+def log_loss(
+    y: npt.ArrayLike,
+    p: npt.ArrayLike,
+    eps: float = LOG_LOSS_EPS,
+    weights: npt.ArrayLike | None = None,
+) -> float:
     """Mean negative Bernoulli log-likelihood (cross-entropy, logarithmic score).
 
     Probabilities are clipped to ``[eps, 1 - eps]`` first so that a confident wrong prediction
-    (``p = 0`` for an event) costs ``-log(eps)`` instead of infinity.
+    (``p = 0`` for an event) costs ``-log(eps)`` instead of infinity. Cross-validated selection
+    (``cv_logloss``) scores its folds with the same computation (:func:`weighted_log_loss`).
 
     Parameters
     ----------
@@ -283,6 +329,8 @@ def log_loss(y: npt.ArrayLike, p: npt.ArrayLike, eps: float = 1e-15) -> float:
         Predicted probabilities of the event.
     eps : float, default 1e-15
         Clipping bound, strictly between 0 and 0.5.
+    weights : array-like of float, optional
+        Non-negative frequency weights: the mean is then per unit of weight.
 
     Returns
     -------
@@ -295,9 +343,22 @@ def log_loss(y: npt.ArrayLike, p: npt.ArrayLike, eps: float = 1e-15) -> float:
     """
     y_arr, p_arr = _prepare("log_loss", y, p, probability=True, both_classes=False)
     bound = _check_eps("log_loss", eps, 0.5)
-    clipped = np.clip(p_arr, bound, 1.0 - bound)
-    loglik = np.where(y_arr == 1.0, np.log(clipped), np.log1p(-clipped))
-    return float(-np.mean(loglik))
+    w_arr = _weights("log_loss", weights, y_arr)
+    if w_arr is not None and not float(w_arr.sum()) > 0.0:
+        raise ValueError("log_loss: the weights sum to zero")
+    return weighted_log_loss(y_arr, p_arr, w_arr, bound)
+
+
+def weighted_log_loss(
+    y: FloatArray, p: FloatArray, w: FloatArray | None = None, eps: float = LOG_LOSS_EPS
+) -> float:
+    """The computation behind :func:`log_loss`, on arrays it has validated (or that a caller
+    such as cross-validated selection built itself)."""
+    clipped = np.clip(p, eps, 1.0 - eps)
+    loglik = np.where(y == 1.0, np.log(clipped), np.log1p(-clipped))
+    if w is None:
+        return float(-np.mean(loglik))
+    return float(-(loglik @ w) / w.sum())
 
 
 # ---------------------------------------------------------------------------------------------

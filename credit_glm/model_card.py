@@ -27,10 +27,12 @@ import json
 import math
 import platform
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 from credit_glm.config import to_plain
+from credit_glm.jsonable import json_safe
 from credit_glm.metrics import bin_proportions, psi_bin_edges
 from credit_glm.schema import data_config_to_dict
 from credit_glm.training import TrainedModel
@@ -73,16 +75,55 @@ IDENTITY_KEYS = (
 SCHEMA_SOURCE_KEYS = ("path", "format")
 
 
-def json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return json_safe(value.item())
-    return value
+@dataclass(frozen=True)
+class ScoreBaseline:
+    """The training sample's PD distribution a card carries, for PSI against new scores.
+
+    ``edges`` has ``len(shares) + 1`` strictly increasing entries, ``-inf`` first and ``inf``
+    last; ``shares`` are positive and sum to 1.
+    """
+
+    edges: tuple[float, ...]
+    shares: tuple[float, ...]
+
+    @property
+    def interior(self) -> tuple[float, ...]:
+        """The finite edges (all but the first and the last)."""
+        return self.edges[1:-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card's form: JSON has no infinities, so the outer edges are ``null``."""
+        return {
+            "edges": [None, *self.interior, None],
+            "shares": list(self.shares),
+            "note": "training-sample PD distribution; edges[0]/edges[-1] null mean -inf/+inf",
+        }
+
+
+def score_baseline(card: Mapping[str, Any]) -> ScoreBaseline:
+    """Decode and check a card's ``score_baseline`` (the inverse of
+    :meth:`ScoreBaseline.to_dict`), for every reader: the service and ``mode=evaluate``.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        The section is missing or malformed (the message names the rule).
+    """
+    base = card["score_baseline"]
+    edges = list(base["edges"])
+    shares = tuple(float(s) for s in base["shares"])
+    if len(edges) != len(shares) + 1 or len(shares) < 1:
+        raise ValueError("score_baseline: edges must have one more entry than shares")
+    if edges[0] is not None or edges[-1] is not None:
+        raise ValueError("score_baseline: the outer edges must be null (-inf/+inf)")
+    interior = tuple(float(e) for e in edges[1:-1])
+    if not all(math.isfinite(e) for e in interior) or any(
+        b <= a for a, b in zip(interior, interior[1:], strict=False)
+    ):
+        raise ValueError("score_baseline: edges must be finite and increase strictly")
+    if any(not s > 0 for s in shares) or not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+        raise ValueError("score_baseline: shares must be positive and sum to 1")
+    return ScoreBaseline(edges=(-math.inf, *interior, math.inf), shares=shares)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -256,11 +297,9 @@ def build_card(
             "rule": "decline when probability_of_default >= cutoff",
         },
         "gates": {"passed": trained.passed, "failures": list(trained.gate_failures)},
-        "score_baseline": {
-            "edges": [None if not math.isfinite(e) else float(e) for e in edges],
-            "shares": [float(s) for s in shares],
-            "note": "training-sample PD distribution; edges[0]/edges[-1] null mean -inf/+inf",
-        },
+        "score_baseline": ScoreBaseline(
+            edges=tuple(float(e) for e in edges), shares=tuple(float(s) for s in shares)
+        ).to_dict(),
         "self_check": trained.self_check,
         "config": config_plain,
         "config_sha256": sha256_hex(canonical_json(config_plain)),

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from credit_glm.config import Criterion
+
 __all__ = ["format_evaluation", "format_selection", "format_training"]
 
-# The engine's criterion names as a reader knows them; AUC is reported as the engine ranks it
-# (negated, lower is better), so it is negated back for display.
+# The criteria as a reader knows them; AUC is reported as selection ranks it (negated, lower
+# is better), so it is negated back for display.
 _CRITERIA = {
-    "aic": ("AIC", 1.0),
-    "bic": ("BIC", 1.0),
-    "auc": ("cross-validated AUC", -1.0),
-    "log_loss": ("cross-validated log loss", 1.0),
-    "pvalue": ("largest likelihood-ratio p-value of a kept feature", 1.0),
+    Criterion.aic: ("AIC", 1.0),
+    Criterion.bic: ("BIC", 1.0),
+    Criterion.cv_auc: ("cross-validated AUC", -1.0),
+    Criterion.cv_logloss: ("cross-validated log loss", 1.0),
+    Criterion.pvalue: ("largest likelihood-ratio p-value of a kept feature", 1.0),
 }
 _HOW = {
     "exhaustive": "best subset, exact",
@@ -96,11 +98,8 @@ def format_selection(card: Mapping[str, Any]) -> str:
                 f"    {', '.join(chosen)}",
             ]
         )
-    name, sign = _CRITERIA.get(sel["criterion"], (sel["criterion"], 1.0))
-    # the criterion as the config names it (cv_auc), else as the engine does (auc)
-    criterion = ((card.get("config") or {}).get("selection") or {}).get("criterion") or sel[
-        "criterion"
-    ]
+    criterion = sel["criterion"]
+    name, sign = _CRITERIA.get(criterion, (criterion, 1.0))
     value = sel.get("criterion_value")
     shown = "-" if value is None else f"{sign * value:.4f}"
     counts = sel["counts"]

@@ -24,6 +24,7 @@ from credit_glm.errors import DataError, ValidationFailed
 from credit_glm.evaluation import gate_failures
 from credit_glm.features import ModelSpec, design_matrix, fit_feature_spec
 from credit_glm.glm import GLMFit, fit_glm
+from credit_glm.jsonable import json_safe
 from credit_glm.schema import build_schema, validate_frame
 from credit_glm.scoring import ScoringModel
 from credit_glm.split import Split, split_rows
@@ -115,13 +116,7 @@ def _check_outcome(y: np.ndarray, data: DataConfig) -> None:
 
 
 def _self_check_row(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for col in spec.columns:
-        value = frame[col].iloc[0]
-        if isinstance(value, np.generic):
-            value = value.item()
-        row[col] = None if pd.isna(value) else value
-    return row
+    return {col: json_safe(frame[col].iloc[0]) for col in spec.columns}
 
 
 _FEATURES_SOURCE = "training data (features)"
@@ -220,7 +215,7 @@ def train(
     diagnostics: dict[str, Any] = {
         "fit": fit_statistics(fit),
         "coefficients": coefficient_table(fit),
-        "collinearity": collinearity_report(X_train, spec),
+        "collinearity": collinearity_report(X_train, spec, w_train),
         "split": {
             "method": config.split.method.value,
             "train_rows": int(split.train.size),

@@ -15,6 +15,9 @@ import numpy.typing as npt
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
+from credit_glm.config import Criterion
+
+from .criteria import penalty_per_column
 from .engine import Counts, Entry, Evaluator, rank_entries
 from .result import PathStep, RankedSubset, SelectionCounts, SelectionResult
 
@@ -154,7 +157,7 @@ def warm_start(
 def build_result(
     *,
     strategy: str,
-    criterion: str,
+    criterion: Criterion,
     evaluator: Evaluator,
     selected: Sequence[int],
     criterion_value: float,
@@ -183,13 +186,13 @@ def build_result(
     )
     return SelectionResult(
         strategy=strategy,
-        criterion=criterion,
+        criterion=criterion.value,
         selected=tuple(space.names[g] for g in key),
         columns=tuple(int(c) for c in space.columns(key)),
         criterion_value=float(criterion_value),
         llf=float(llf),
-        aic=float(-2.0 * llf + 2.0 * fit.k),
-        bic=float(-2.0 * llf + math.log(n_obs) * fit.k),
+        aic=float(-2.0 * llf + penalty_per_column(Criterion.aic, n_obs) * fit.k),
+        bic=float(-2.0 * llf + penalty_per_column(Criterion.bic, n_obs) * fit.k),
         path=tuple(path),
         top=top,
         counts=SelectionCounts(

@@ -1,7 +1,9 @@
 """Selection criteria: information criteria and cross-validated discrimination/calibration.
 
-Every criterion is reported and compared as *lower is better*: AIC, BIC and log loss as they
-are, AUC as ``-AUC``. The information criteria follow statsmodels' GLM conventions so values
+Criteria are :class:`credit_glm.config.Criterion` values, the names the configuration uses
+(``aic``, ``bic``, ``cv_auc``, ``cv_logloss``; stepwise also ``pvalue``). Every criterion is
+reported and compared as *lower is better*: AIC, BIC and log loss as they are, AUC as
+``-AUC``. The information criteria follow statsmodels' GLM conventions so values
 can be compared with ``GLMResults``: ``AIC = -2 llf + 2 k`` and ``BIC = -2 llf + k ln(n)``
 with ``k`` the number of coefficients including the intercept and ``n`` the number of rows
 (the sum of the frequency weights when there are weights).
@@ -11,27 +13,44 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from credit_glm.config import Criterion
+from credit_glm.split import stratified_folds, stratified_holdout
+
 __all__ = [
-    "CRITERIA",
+    "CV_CRITERIA",
+    "INFORMATION_CRITERIA",
     "CrossValidation",
-    "Criterion",
     "make_folds",
-    "weighted_auc",
-    "weighted_log_loss",
+    "parse_criterion",
 ]
 
-Criterion = Literal["aic", "bic", "auc", "log_loss"]
-CRITERIA: tuple[str, ...] = ("aic", "bic", "auc", "log_loss")
-INFORMATION_CRITERIA: tuple[str, ...] = ("aic", "bic")
+INFORMATION_CRITERIA: tuple[Criterion, ...] = (Criterion.aic, Criterion.bic)
+#: Scored on held-out folds with :func:`credit_glm.metrics.weighted_auc` and
+#: :func:`credit_glm.metrics.weighted_log_loss`, the computations of the model's own metrics.
+CV_CRITERIA: tuple[Criterion, ...] = (Criterion.cv_auc, Criterion.cv_logloss)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-_LOG_LOSS_EPS = 1e-15
+
+def parse_criterion(value: Criterion | str, *, pvalue: bool = False) -> Criterion:
+    """``value`` as a :class:`~credit_glm.config.Criterion` a strategy can minimise.
+
+    ``pvalue`` (likelihood-ratio tests) is accepted only where ``pvalue=True`` (stepwise).
+    """
+    allowed = INFORMATION_CRITERIA + CV_CRITERIA + ((Criterion.pvalue,) if pvalue else ())
+    try:
+        criterion = Criterion(value)
+    except ValueError:
+        criterion = None
+    if criterion not in allowed:
+        names = ", ".join(c.value for c in allowed)
+        raise ValueError(f"criterion must be one of {names}, got {value!r}")
+    assert criterion is not None
+    return criterion
 
 
 @dataclass(frozen=True)
@@ -48,7 +67,7 @@ class CrossValidation:
         Seed of the ``numpy.random.default_rng`` that shuffles the rows.
     stratified : bool
         Keep the event rate of every fold (rows of each class are shuffled and dealt
-        separately, event class first).
+        separately, as the training split does: :func:`credit_glm.split.stratified_folds`).
 
     Notes
     -----
@@ -83,26 +102,12 @@ def make_folds(y: FloatArray, cv: CrossValidation) -> tuple[tuple[IntArray, IntA
     -------
     tuple of (train, test) index arrays, sorted ascending.
     """
-    rng = np.random.default_rng(cv.seed)
-    n = y.shape[0]
-    strata = (
-        [np.flatnonzero(y == 1.0), np.flatnonzero(y == 0.0)] if cv.stratified else [np.arange(n)]
-    )
     if cv.holdout is not None:
-        test_mask = np.zeros(n, dtype=bool)
-        for rows in strata:
-            perm = rng.permutation(rows)
-            n_test = int(round(cv.holdout * rows.shape[0]))
-            test_mask[perm[:n_test]] = True
-        test = np.flatnonzero(test_mask)
-        train = np.flatnonzero(~test_mask)
+        train, test = stratified_holdout(y, cv.holdout, cv.seed, cv.stratified)
         if test.size == 0 or train.size == 0:
             raise ValueError("holdout leaves an empty train or test split")
         return ((train, test),)
-    fold = np.empty(n, dtype=np.intp)
-    for rows in strata:
-        perm = rng.permutation(rows)
-        fold[perm] = np.arange(perm.shape[0]) % cv.n_splits
+    fold = stratified_folds(y, cv.n_splits, cv.seed, cv.stratified)
     splits = []
     for k in range(cv.n_splits):
         test = np.flatnonzero(fold == k)
@@ -112,36 +117,10 @@ def make_folds(y: FloatArray, cv: CrossValidation) -> tuple[tuple[IntArray, IntA
     return tuple(splits)
 
 
-def weighted_auc(y: FloatArray, p: FloatArray, w: FloatArray | None = None) -> float:
-    """Area under the ROC curve, ties counted as one half (Mann-Whitney), with weights.
-
-    Returns ``nan`` when a class has no weight.
-    """
-    ww = np.ones_like(p) if w is None else w
-    uniq, inverse = np.unique(p, return_inverse=True)
-    pos = np.bincount(inverse, weights=ww * y, minlength=uniq.size)
-    neg = np.bincount(inverse, weights=ww * (1.0 - y), minlength=uniq.size)
-    total_pos = float(pos.sum())
-    total_neg = float(neg.sum())
-    if total_pos <= 0.0 or total_neg <= 0.0:
-        return math.nan
-    below = np.cumsum(neg) - neg
-    return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
-
-
-def weighted_log_loss(y: FloatArray, p: FloatArray, w: FloatArray | None = None) -> float:
-    """Mean negative log-likelihood per (weighted) row, probabilities clipped to 1e-15."""
-    q = np.clip(p, _LOG_LOSS_EPS, 1.0 - _LOG_LOSS_EPS)
-    terms = -(y * np.log(q) + (1.0 - y) * np.log1p(-q))
-    if w is None:
-        return float(terms.mean())
-    return float(terms @ w / w.sum())
-
-
-def penalty_per_column(criterion: str, n_obs: float) -> float:
+def penalty_per_column(criterion: Criterion, n_obs: float) -> float:
     """Penalty of one coefficient: 2 for AIC, ``ln(n)`` for BIC."""
-    if criterion == "aic":
+    if criterion is Criterion.aic:
         return 2.0
-    if criterion == "bic":
+    if criterion is Criterion.bic:
         return math.log(n_obs)
     raise ValueError(f"{criterion!r} is not an information criterion")

@@ -15,15 +15,17 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from scipy import special
-from scipy.linalg import lapack
+
+from credit_glm.collinearity import CorrelationFactor, vif_equivalent
+from credit_glm.config import Criterion
+from credit_glm.metrics import weighted_auc, weighted_log_loss
 
 from .criteria import (
     INFORMATION_CRITERIA,
     CrossValidation,
     make_folds,
+    parse_criterion,
     penalty_per_column,
-    weighted_auc,
-    weighted_log_loss,
 )
 from .problem import SearchSpace, SelectionProblem
 from .solver import BinomialDesign, FitResult
@@ -152,41 +154,34 @@ class Evaluator:
     ----------
     problem : SelectionProblem
     space : SearchSpace
-    criterion : str
-        ``"aic"``, ``"bic"``, ``"auc"`` or ``"log_loss"``.
+    criterion : Criterion or str
+        ``aic``, ``bic``, ``cv_auc`` or ``cv_logloss``.
     cv : CrossValidation, optional
         Splits for the cross-validated criteria (default ``CrossValidation()``).
     """
 
     problem: SelectionProblem
     space: SearchSpace
-    criterion: str
+    criterion: Criterion | str
     cv: CrossValidation | None = None
     design: BinomialDesign = field(init=False)
     penalty: float = field(init=False)
     folds: tuple[_Fold, ...] = field(init=False)
-    corr: FloatArray | None = field(init=False)
-    _own_logdet: dict[int, float] = field(init=False)
+    collinearity: CorrelationFactor | None = field(init=False)
 
     def __post_init__(self) -> None:
         p = self.problem
+        self.criterion = criterion = parse_criterion(self.criterion)
         self.design = BinomialDesign(p.X, p.y, p.weights, p.link)
-        if self.criterion in INFORMATION_CRITERIA:
-            self.penalty = penalty_per_column(self.criterion, self.design.sum_w)
+        if criterion in INFORMATION_CRITERIA:
+            self.penalty = penalty_per_column(criterion, self.design.sum_w)
             self.folds = ()
-        elif self.criterion in ("auc", "log_loss"):
+        else:
             self.penalty = math.nan
             self.folds = self._make_folds(self.cv or CrossValidation())
-        else:
-            raise ValueError(
-                f"criterion must be one of aic, bic, auc, log_loss, got {self.criterion!r}"
-            )
-        self.corr = _correlation(p.X, p.weights) if self.space.max_vif is not None else None
-        self._own_logdet: dict[int, float] = {}
-        if self.corr is not None:
-            for g, cols in enumerate(self.space.cols):
-                sign, logdet = np.linalg.slogdet(self.corr[np.ix_(cols - 1, cols - 1)])
-                self._own_logdet[g] = float(logdet) if sign > 0 else -math.inf
+        self.collinearity = (
+            CorrelationFactor(p.X, p.weights) if self.space.max_vif is not None else None
+        )
 
     def _make_folds(self, cv: CrossValidation) -> tuple[_Fold, ...]:
         p = self.problem
@@ -199,7 +194,7 @@ class Evaluator:
             except ValueError as exc:
                 raise ValueError(f"cross-validation split unusable: {exc}") from exc
             y_test = p.y[test]
-            if self.criterion == "auc" and not (
+            if self.criterion is Criterion.cv_auc and not (
                 math.isfinite(weighted_auc(y_test, np.zeros_like(y_test), w_test))
             ):
                 raise ValueError("a cross-validation test split lacks one of the classes")
@@ -259,7 +254,7 @@ class Evaluator:
             if not ff.ok:
                 return math.inf, ff.status
             prob = fold.design.mean(ff.params @ fold.xt_test[fit.cols])
-            if self.criterion == "auc":
+            if self.criterion is Criterion.cv_auc:
                 scores.append(-weighted_auc(fold.y_test, prob, fold.w_test))
             else:
                 scores.append(weighted_log_loss(fold.y_test, prob, fold.w_test))
@@ -299,56 +294,19 @@ class Evaluator:
         if space.max_vif is None or len(key) < 2:
             return ""
         for g, value in self.gvif(key).items():
-            adjusted = value ** (1.0 / space.sizes[g])
+            adjusted = vif_equivalent(value, space.sizes[g])
             if not adjusted <= space.max_vif:
                 return f"max_vif: {space.names[g]} has GVIF^(1/df)={adjusted:.4g}"
         return ""
 
     def gvif(self, key: Sequence[int]) -> dict[int, float]:
-        """GVIF of every group of the model (Fox & Monette 1992), from the correlations.
-
-        ``GVIF_j = det(R_jj) det(R_-j,-j) / det(R) = det(R_jj) det((R^-1)_jj)``: the second
-        form (a Schur-complement identity) needs one inverse for all groups, and for a
-        one-column group it is the diagonal element of ``R^-1`` (the plain VIF).
-        """
-        assert self.corr is not None
-        space = self.space
+        """GVIF of every group of the model (Fox & Monette 1992), frequency-weighted when the
+        problem has weights: :class:`~credit_glm.collinearity.CorrelationFactor`, the one the
+        diagnostics and the evaluation gate ``max_vif`` use."""
+        assert self.collinearity is not None
         key = tuple(sorted(key))
-        if len(key) == 1:
-            return {key[0]: 1.0}
-        cols = space.columns(key)[1:] - 1
-        r = self.corr[np.ix_(cols, cols)]
-        inv = _spd_inverse(r) if np.all(np.isfinite(r)) else None
-        if inv is None:
-            return {g: math.inf for g in key}
-        out: dict[int, float] = {}
-        blocks: dict[int, list[tuple[int, int]]] = {}
-        for g, (a, b) in _offsets(space.sizes, key).items():
-            if b == a + 1:
-                out[g] = float(inv[a - 1, a - 1])
-            else:
-                blocks.setdefault(b - a, []).append((g, a - 1))
-        # det(R_jj) depends on the group alone (cached); the det((R^-1)_jj) of equally
-        # sized groups are computed in one batched call.
-        for size, members in blocks.items():
-            stack = np.stack([inv[a : a + size, a : a + size] for _, a in members])
-            signs, logdets = np.linalg.slogdet(stack)
-            for (g, _), sign, logdet in zip(members, signs, logdets, strict=True):
-                value = math.exp(self._own_logdet[g] + logdet) if sign > 0 else math.inf
-                out[g] = value
-        return out
-
-
-def _spd_inverse(matrix: FloatArray) -> FloatArray | None:
-    """Inverse of a symmetric positive-definite matrix (``None`` if it is not)."""
-    factor, info = lapack.dpotrf(matrix, lower=1, clean=1)
-    if info != 0:
-        return None
-    inv, info = lapack.dpotri(factor, lower=1)
-    if info != 0:
-        return None
-    low = np.tril(inv)
-    return np.asarray(low + np.tril(low, -1).T, dtype=np.float64)
+        values = self.collinearity.gvif([self.space.cols[g] for g in key])
+        return dict(zip(key, values, strict=True))
 
 
 def _offsets(sizes: Sequence[int], key: Sequence[int]) -> dict[int, tuple[int, int]]:
@@ -364,21 +322,3 @@ def _offsets_cached(sizes: tuple[int, ...], key: tuple[int, ...]) -> dict[int, t
         out[g] = (pos, pos + sizes[g])
         pos += sizes[g]
     return out
-
-
-def _correlation(X: FloatArray, weights: FloatArray | None) -> FloatArray:
-    """Correlation matrix of the non-intercept columns (frequency-weighted when weighted).
-
-    A constant column gets NaN correlations so any model containing it has an infinite GVIF.
-    """
-    z = X[:, 1:]
-    w = np.ones(z.shape[0]) if weights is None else weights
-    mean = (w @ z) / w.sum()
-    centred = z - mean
-    cov = (centred * w[:, None]).T @ centred
-    sd = np.sqrt(np.diagonal(cov))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = cov / np.outer(sd, sd)
-    corr[sd == 0.0, :] = np.nan
-    corr[:, sd == 0.0] = np.nan
-    return np.asarray(corr, dtype=np.float64)

@@ -47,6 +47,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.linalg import lapack
 
+from credit_glm.config import Criterion
+
 from ._runtime import (
     Progress,
     Reporter,
@@ -56,7 +58,7 @@ from ._runtime import (
     single_threaded,
     warm_start,
 )
-from .criteria import INFORMATION_CRITERIA, CrossValidation
+from .criteria import INFORMATION_CRITERIA, CrossValidation, parse_criterion
 from .engine import TIE_RTOL, Counts, Entry, Evaluator, rank_entries
 from .problem import SearchSpace, SelectionConstraints, SelectionProblem, resolve_space
 from .result import SelectionResult
@@ -371,7 +373,7 @@ def _enumerate(
 def select_exhaustive(
     problem: SelectionProblem,
     constraints: SelectionConstraints | None = None,
-    criterion: str = "aic",
+    criterion: Criterion | str = Criterion.aic,
     top_n: int = 10,
     max_subsets: int = 2**20,
     n_jobs: int = 1,
@@ -385,7 +387,7 @@ def select_exhaustive(
     problem : SelectionProblem
     constraints : SelectionConstraints, optional
         Applied inside the search; default: none.
-    criterion : {"aic", "bic", "auc", "log_loss"}
+    criterion : Criterion or {"aic", "bic", "cv_auc", "cv_logloss"}
         AIC/BIC use exact branch and bound; the cross-validated criteria have no bound and
         evaluate every subset.
     top_n : int
@@ -395,7 +397,7 @@ def select_exhaustive(
     n_jobs : int
         Worker processes (joblib; -1 = all cores). The result does not depend on it.
     cv : CrossValidation, optional
-        Splits for ``"auc"``/``"log_loss"`` (default ``CrossValidation()``).
+        Splits for ``cv_auc``/``cv_logloss`` (default ``CrossValidation()``).
     progress : callable, "auto" or None
         ``callback(done, total)`` in subsets, a tqdm bar (``"auto"``, terminal outside CI
         only) or nothing.
@@ -414,6 +416,7 @@ def select_exhaustive(
         No subset fitted and satisfied the constraints.
     """
     started = time.perf_counter()
+    criterion = parse_criterion(criterion)
     check_common(top_n, n_jobs)
     space = resolve_space(problem, constraints or SelectionConstraints())
     total = space.total

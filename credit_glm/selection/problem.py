@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from .solver import LINKS
+from credit_glm.config import Link
 
 __all__ = ["SearchSpace", "SelectionConstraints", "SelectionProblem", "resolve_space"]
 
@@ -70,7 +70,7 @@ class SelectionProblem:
     y: FloatArray
     groups: tuple[tuple[str, tuple[int, ...]], ...]
     weights: FloatArray | None = None
-    link: str = "logit"
+    link: Link | str = Link.logit
     expected_signs: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,8 +91,11 @@ class SelectionProblem:
         live = np.ones(n, dtype=bool) if w is None else w > 0
         if not (np.any(y[live] == 1.0) and np.any(y[live] == 0.0)):
             raise ValueError("y must contain both classes (with positive weight)")
-        if self.link not in LINKS:
-            raise ValueError(f"link must be one of {LINKS}, got {self.link!r}")
+        try:
+            link = Link(self.link)
+        except ValueError:
+            known = [k.value for k in Link]
+            raise ValueError(f"link must be one of {known}, got {self.link!r}") from None
         raw = self.groups.items() if isinstance(self.groups, Mapping) else self.groups
         groups: list[tuple[str, tuple[int, ...]]] = []
         owner: dict[int, str] = {}
@@ -122,6 +125,7 @@ class SelectionProblem:
             if sign not in (1, -1):
                 raise ValueError(f"expected_signs[{name!r}] must be +1 or -1, got {sign!r}")
         object.__setattr__(self, "X", x)
+        object.__setattr__(self, "link", link)
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "groups", tuple(groups))

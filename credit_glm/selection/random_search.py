@@ -13,8 +13,10 @@ import time
 
 import numpy as np
 
+from credit_glm.config import Criterion
+
 from ._runtime import Progress, Reporter, build_result, check_common, parallel_map
-from .criteria import CrossValidation
+from .criteria import CrossValidation, parse_criterion
 from .engine import Counts, Entry, Evaluator, rank_entries
 from .exhaustive import NoFeasibleSubsetError, _run_chunk
 from .problem import SearchSpace, SelectionConstraints, SelectionProblem, resolve_space
@@ -44,7 +46,7 @@ def draw_subsets(
 def select_random(
     problem: SelectionProblem,
     constraints: SelectionConstraints | None = None,
-    criterion: str = "aic",
+    criterion: Criterion | str = Criterion.aic,
     n_iter: int = 1000,
     min_size: int | None = None,
     max_size: int | None = None,
@@ -74,6 +76,7 @@ def select_random(
         ``counts.total_subsets`` is the number of distinct subsets drawn.
     """
     started = time.perf_counter()
+    criterion = parse_criterion(criterion)
     check_common(top_n, n_jobs)
     if not isinstance(n_iter, int) or n_iter < 1:
         raise ValueError(f"n_iter must be an integer >= 1, got {n_iter!r}")

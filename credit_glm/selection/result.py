@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from credit_glm.jsonable import json_safe
 
 __all__ = ["PathStep", "RankedSubset", "SelectionCounts", "SelectionResult"]
 
 Decision = Literal["added", "removed", "rejected", "stopped"]
-
-
-def _num(value: float | None) -> float | None:
-    """JSON has no inf/nan: report them as null."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -43,9 +37,9 @@ class RankedSubset:
         """JSON-serialisable form."""
         return {
             "features": list(self.features),
-            "criterion_value": _num(self.criterion_value),
+            "criterion_value": json_safe(self.criterion_value),
             "n_params": self.n_params,
-            "llf": _num(self.llf),
+            "llf": json_safe(self.llf),
         }
 
 
@@ -78,7 +72,7 @@ class PathStep:
         return {
             "step": self.step,
             "candidate": self.candidate,
-            "criterion_value": _num(self.criterion_value),
+            "criterion_value": json_safe(self.criterion_value),
             "decision": self.decision,
             "reason": self.reason,
         }
@@ -193,10 +187,10 @@ class SelectionResult:
             "criterion": self.criterion,
             "selected": list(self.selected),
             "columns": list(self.columns),
-            "criterion_value": _num(self.criterion_value),
-            "llf": _num(self.llf),
-            "aic": _num(self.aic),
-            "bic": _num(self.bic),
+            "criterion_value": json_safe(self.criterion_value),
+            "llf": json_safe(self.llf),
+            "aic": json_safe(self.aic),
+            "bic": json_safe(self.bic),
             "path": [step.to_dict() for step in self.path],
             "top": [subset.to_dict() for subset in self.top],
             "counts": self.counts.to_dict(),

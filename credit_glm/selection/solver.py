@@ -19,8 +19,9 @@ A fit ends in one of four states (:data:`FitStatus`):
 ``ok``
     Newton decrement and step converged.
 ``separated``
-    Fitted probabilities within :data:`SEPARATION_EPS` of 0 or 1 (for any row with
-    positive weight: a finite logistic fit never gets there), or coefficients running
+    Fitted probabilities within :data:`credit_glm.separation.SEPARATION_EPS` of 0 or 1
+    (for any row with positive weight; the rule ``fit_glm`` applies to the refit too), or
+    coefficients running
     off to infinity along a flat direction of the likelihood (complete or quasi-complete
     separation; Albert & Anderson 1984, Biometrika 71(1)). The MLE does not exist.
 ``singular``
@@ -41,23 +42,16 @@ import numpy.typing as npt
 from scipy import special
 from scipy.linalg import lapack
 
-__all__ = [
-    "LINKS",
-    "SEPARATION_EPS",
-    "BinomialDesign",
-    "FitResult",
-    "FitStatus",
-    "Link",
-]
+from credit_glm.config import Link
+from credit_glm.links import inverse_link
+from credit_glm.separation import n_separated
 
-Link = Literal["logit", "probit", "cloglog"]
-LINKS: tuple[Link, ...] = ("logit", "probit", "cloglog")
+__all__ = ["BinomialDesign", "FitResult", "FitStatus"]
+
 FitStatus = Literal["ok", "separated", "singular", "nonconverged"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-#: A fitted probability this close to 0 or 1 marks (quasi-)separation.
-SEPARATION_EPS = 1e-10
 #: 1 - R^2 of a column on the previous ones (Cholesky pivot / diagonal) below this is singular.
 _SINGULAR_PIVOT = 1e-11
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -137,7 +131,7 @@ class BinomialDesign:
         X: npt.ArrayLike,
         y: npt.ArrayLike,
         weights: npt.ArrayLike | None = None,
-        link: str = "logit",
+        link: Link | str = Link.logit,
         tol: float = 1e-10,
         max_iter: int = 60,
     ) -> None:
@@ -145,11 +139,15 @@ class BinomialDesign:
         yy = np.asarray(y, dtype=np.float64)
         if x.ndim != 2 or yy.ndim != 1 or x.shape[0] != yy.shape[0]:
             raise ValueError("X must be (n, p) and y (n,) with the same n")
-        if link not in LINKS:
-            raise ValueError(f"link must be one of {LINKS}, got {link!r}")
+        try:
+            kind = Link(link)
+        except ValueError:
+            raise ValueError(
+                f"link must be one of {[k.value for k in Link]}, got {link!r}"
+            ) from None
         if not np.all((yy == 0.0) | (yy == 1.0)):
             raise ValueError("y must contain only 0 and 1")
-        self.link: Link = link
+        self.link = kind
         self.n_rows, self.n_cols = x.shape
         self.XT: FloatArray = np.ascontiguousarray(x.T)
         self.y = yy
@@ -169,19 +167,18 @@ class BinomialDesign:
         self.ybar = ybar
         self.tol = float(tol)
         self.max_iter = int(max_iter)
-        self._intercept0 = _link_fun(link, ybar)
+        self._intercept0 = _link_fun(kind, ybar)
         self._pos = yy == 1.0
         self._yw = yy if self.w is None else yy * self.w
-        self._live = np.ones(self.n_rows, dtype=bool) if self.w is None else self.w > 0
 
     # ------------------------------------------------------------------ pointwise pieces
     def _loglik(self, eta: FloatArray) -> float:
         link = self.link
-        if link == "logit":
+        if link is Link.logit:
             softplus = np.logaddexp(0.0, eta)
             total = softplus.sum() if self.w is None else self.w @ softplus
             return float(self._yw @ eta - total)
-        if link == "probit":
+        if link is Link.probit:
             terms = np.where(self._pos, special.log_ndtr(eta), special.log_ndtr(-eta))
         else:
             t = np.exp(eta)
@@ -194,11 +191,11 @@ class BinomialDesign:
         :meth:`_curvature` needs (the fitted mean for logit, the curvature otherwise)."""
         link = self.link
         w = self.w
-        if link == "logit":
+        if link is Link.logit:
             mu = special.expit(eta)
             d1 = self.y - mu
             return (d1 if w is None else d1 * w), mu
-        if link == "probit":
+        if link is Link.probit:
             logphi = -0.5 * eta * eta - _LOG_SQRT_2PI
             m1 = np.exp(logphi - special.log_ndtr(eta))
             m0 = np.exp(logphi - special.log_ndtr(-eta))
@@ -214,16 +211,16 @@ class BinomialDesign:
 
     def _curvature(self, aux: FloatArray) -> FloatArray:
         """Weighted minus second derivative of each row's loglik in eta (observed info)."""
-        d2 = aux * (1.0 - aux) if self.link == "logit" else aux
+        d2 = aux * (1.0 - aux) if self.link is Link.logit else aux
         return d2 if self.w is None else d2 * self.w
 
     def fisher_weights(self, eta: FloatArray) -> FloatArray:
         """Expected-information weight ``mu'(eta)^2 / (mu (1 - mu))`` of each row."""
         link = self.link
-        if link == "logit":
+        if link is Link.logit:
             mu = special.expit(eta)
             w = mu * (1.0 - mu)
-        elif link == "probit":
+        elif link is Link.probit:
             logphi = -0.5 * eta * eta - _LOG_SQRT_2PI
             w = np.exp(2.0 * logphi - special.log_ndtr(eta) - special.log_ndtr(-eta))
         else:
@@ -235,16 +232,10 @@ class BinomialDesign:
 
     def mean(self, eta: FloatArray) -> FloatArray:
         """Inverse link: fitted probabilities for linear predictors ``eta``."""
-        if self.link == "logit":
-            return np.asarray(special.expit(eta), dtype=np.float64)
-        if self.link == "probit":
-            return np.asarray(special.ndtr(eta), dtype=np.float64)
-        return np.asarray(-np.expm1(-np.exp(eta)), dtype=np.float64)
+        return inverse_link(self.link, eta)
 
     def _n_extreme(self, eta: FloatArray) -> int:
-        mu = self.mean(eta)
-        extreme = (mu < SEPARATION_EPS) | (mu > 1.0 - SEPARATION_EPS)
-        return int(np.count_nonzero(extreme & self._live))
+        return n_separated(self.mean(eta), self.w)
 
     # ------------------------------------------------------------------ fitting
     def start(self, k: int) -> FloatArray:
@@ -371,9 +362,9 @@ def _pivot_ratio(factor: FloatArray, hess: FloatArray) -> float:
     return float(np.min(ratio)) if ratio.size else 1.0
 
 
-def _link_fun(link: str, p: float) -> float:
-    if link == "logit":
+def _link_fun(link: Link, p: float) -> float:
+    if link is Link.logit:
         return math.log(p / (1.0 - p))
-    if link == "probit":
+    if link is Link.probit:
         return float(special.ndtri(p))
     return math.log(-math.log1p(-p))

@@ -29,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from credit_glm.config import Criterion
+
 from ._runtime import (
     Progress,
     Reporter,
@@ -38,7 +40,7 @@ from ._runtime import (
     single_threaded,
     warm_start,
 )
-from .criteria import CrossValidation
+from .criteria import CrossValidation, parse_criterion
 from .engine import Counts, Evaluation, Evaluator, rank_entries
 from .problem import SelectionConstraints, SelectionProblem, resolve_space
 from .result import Decision, PathStep, SelectionResult
@@ -70,7 +72,7 @@ class _Stepwise:
         self,
         problem: SelectionProblem,
         constraints: SelectionConstraints | None,
-        criterion: str,
+        criterion: Criterion | str,
         cv: CrossValidation | None,
         n_jobs: int,
         p_enter: float,
@@ -80,9 +82,10 @@ class _Stepwise:
             if not 0.0 < p <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {p!r}")
         self.space = resolve_space(problem, constraints or SelectionConstraints())
-        self.pvalue = criterion == "pvalue"
+        criterion = parse_criterion(criterion, pvalue=True)
+        self.pvalue = criterion is Criterion.pvalue
         # p-value selection ranks its audit trail by AIC.
-        self.ev = Evaluator(problem, self.space, "aic" if self.pvalue else criterion, cv)
+        self.ev = Evaluator(problem, self.space, Criterion.aic if self.pvalue else criterion, cv)
         self.criterion = criterion
         self.n_jobs = n_jobs
         self.p_enter = p_enter
@@ -311,7 +314,7 @@ def _select(
     mode: Literal["forward", "backward", "stepwise"],
     problem: SelectionProblem,
     constraints: SelectionConstraints | None,
-    criterion: str,
+    criterion: Criterion | str,
     n_jobs: int,
     cv: CrossValidation | None,
     p_enter: float,
@@ -342,7 +345,7 @@ def _select(
     ]
     return build_result(
         strategy=mode,
-        criterion=criterion,
+        criterion=search.criterion,
         evaluator=search.ev,
         selected=current.key,
         criterion_value=value,
@@ -358,7 +361,7 @@ def _select(
 def select_forward(
     problem: SelectionProblem,
     constraints: SelectionConstraints | None = None,
-    criterion: str = "aic",
+    criterion: Criterion | str = Criterion.aic,
     n_jobs: int = 1,
     cv: CrossValidation | None = None,
     p_enter: float = 0.05,
@@ -371,7 +374,7 @@ def select_forward(
     ----------
     problem, constraints, cv, n_jobs, top_n, progress
         As for :func:`~credit_glm.selection.select_exhaustive`.
-    criterion : {"aic", "bic", "auc", "log_loss", "pvalue"}
+    criterion : Criterion or {"aic", "bic", "cv_auc", "cv_logloss", "pvalue"}
         ``"pvalue"`` adds the group with the smallest likelihood-ratio p-value while it is
         below ``p_enter``.
     p_enter : float
@@ -391,7 +394,7 @@ def select_forward(
 def select_backward(
     problem: SelectionProblem,
     constraints: SelectionConstraints | None = None,
-    criterion: str = "aic",
+    criterion: Criterion | str = Criterion.aic,
     n_jobs: int = 1,
     cv: CrossValidation | None = None,
     p_remove: float = 0.10,
@@ -411,7 +414,7 @@ def select_backward(
 def select_stepwise(
     problem: SelectionProblem,
     constraints: SelectionConstraints | None = None,
-    criterion: str = "aic",
+    criterion: Criterion | str = Criterion.aic,
     n_jobs: int = 1,
     cv: CrossValidation | None = None,
     p_enter: float = 0.05,

@@ -14,7 +14,6 @@ binds its port.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from credit_glm.artifact import load_card, read_trusted_keys
 from credit_glm.config import DataConfig, ServingConfig
 from credit_glm.errors import ArtifactError, ConfigError, ValidationFailed
 from credit_glm.features import design_matrix
-from credit_glm.model_card import SUPPORTED_FORMAT_VERSIONS
+from credit_glm.model_card import SUPPORTED_FORMAT_VERSIONS, score_baseline
 from credit_glm.schema import build_schema, data_config_from_dict
 from credit_glm.scoring import ScoringModel
 from credit_glm.service.encoding import DesignEncoder, Scorer
@@ -118,19 +117,8 @@ class ServedModel:
 
 
 def _baseline(card: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    base = card["score_baseline"]
-    edges = list(base["edges"])
-    shares = [float(s) for s in base["shares"]]
-    if len(edges) != len(shares) + 1 or len(shares) < 1:
-        raise ValueError("score_baseline: edges must have one more entry than shares")
-    if edges[0] is not None or edges[-1] is not None:
-        raise ValueError("score_baseline: the outer edges must be null (-inf/+inf)")
-    interior = tuple(float(e) for e in edges[1:-1])
-    if any(b <= a for a, b in zip(interior, interior[1:], strict=False)):
-        raise ValueError("score_baseline: edges must increase strictly")
-    if any(not s > 0 for s in shares) or not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
-        raise ValueError("score_baseline: shares must be positive and sum to 1")
-    return interior, tuple(shares)
+    base = score_baseline(card)
+    return base.interior, base.shares
 
 
 def served_model_from_card(

@@ -277,3 +277,92 @@ def test_a_missing_card_names_the_key_that_locates_it(tmp_path: Path) -> None:
         load_card(tmp_path / "absent.json")
     with pytest.raises(ArtifactError, match="or set serving.model_path$"):
         load_card(tmp_path / "absent.json", key="serving.model_path")
+
+
+def test_write_file_atomically_replaces_whole_files_and_fsyncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credit_glm.artifact import write_file_atomically
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    target = tmp_path / "deep" / "out.json"
+    write_file_atomically(target, b"first")
+    write_file_atomically(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.json"]
+    assert len(synced) == 4  # the file and its directory, twice
+
+
+def test_write_file_atomically_leaves_the_old_file_when_the_rename_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credit_glm.artifact import write_file_atomically
+
+    target = tmp_path / "out.json"
+    target.write_bytes(b"old")
+
+    def refuse(src: object, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        write_file_atomically(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_cli_json_outputs_are_written_through_the_atomic_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a JSON output of a run (metrics.json, evaluation.json) is one write_file_atomically call
+    import credit_glm.cli as cli
+
+    calls: list[Path] = []
+    real = cli.write_file_atomically
+
+    def spy(path: str | Path, data: bytes) -> Path:
+        calls.append(Path(path))
+        return real(path, data)
+
+    monkeypatch.setattr(cli, "write_file_atomically", spy)
+    cli._write_json(tmp_path / "metrics.json", {"auc": float("nan"), "n": 3})
+    assert calls == [tmp_path / "metrics.json"]
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"auc": None, "n": 3}
+
+
+def test_score_baseline_decodes_what_the_card_holds(trained: TrainedModel) -> None:
+    from credit_glm.metrics import bin_proportions, psi_bin_edges
+    from credit_glm.model_card import score_baseline
+
+    card = _card(trained)
+    base = score_baseline(card)
+    edges = psi_bin_edges(trained.train_scores, bins=trained.config.evaluation.psi_bins)
+    np.testing.assert_array_equal(base.edges, edges)
+    np.testing.assert_allclose(base.shares, bin_proportions(trained.train_scores, edges))
+    assert score_baseline({"score_baseline": base.to_dict()}) == base
+    assert json.loads(json.dumps(base.to_dict(), allow_nan=False)) == card["score_baseline"]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "rule"),
+    [
+        ({"edges": [None, 0.5, None], "shares": [1.0]}, "one more entry"),
+        ({"edges": [0.0, 0.5, None], "shares": [0.5, 0.5]}, "outer edges must be null"),
+        ({"edges": [None, 0.5, 0.4, None], "shares": [0.3, 0.3, 0.4]}, "increase strictly"),
+        ({"edges": [None, 0.5, None], "shares": [0.7, 0.7]}, "sum to 1"),
+        ({"edges": [None, 0.5, None], "shares": [1.0, 0.0]}, "positive"),
+    ],
+)
+def test_service_and_evaluate_refuse_a_bad_baseline_by_one_rule(
+    baseline: dict[str, Any], rule: str
+) -> None:
+    from credit_glm.model_card import score_baseline
+    from credit_glm.service.model import _baseline
+
+    card = {"score_baseline": baseline}
+    with pytest.raises(ValueError, match=rule):
+        score_baseline(card)
+    with pytest.raises(ValueError, match=rule):
+        _baseline(card)

@@ -47,7 +47,7 @@ def test_no_search_reports_every_feature_and_the_fit() -> None:
 def test_auc_is_shown_as_auc_not_as_the_engines_negated_value() -> None:
     sel = {
         "strategy": "exhaustive",
-        "criterion": "auc",
+        "criterion": "cv_auc",
         "criterion_value": -0.78125,
         "aic": 101.5,
         "bic": 110.25,

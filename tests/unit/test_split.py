@@ -36,3 +36,35 @@ def test_out_of_time_split_cuts_at_the_date() -> None:
 def test_none_uses_every_row() -> None:
     s = split_rows(np.array([0.0, 1.0, 1.0]), SplitConfig(method=SplitMethod.none))
     assert s.train.tolist() == [0, 1, 2] and s.test.size == 0
+
+
+@pytest.mark.parametrize("seed", [0, 5, 42])
+def test_training_split_and_selection_holdout_deal_rows_alike(seed: int) -> None:
+    # one stratified shuffle: a holdout criterion with the training split's seed and size
+    # holds out exactly the training split's test rows
+    from credit_glm.selection.criteria import CrossValidation, make_folds
+
+    y = (np.random.default_rng(seed + 100).random(257) < 0.3).astype(float)
+    split = split_rows(y, SplitConfig(test_size=0.3, seed=seed))
+    ((train, test),) = make_folds(y, CrossValidation(holdout=0.3, seed=seed))
+    np.testing.assert_array_equal(test, split.test)
+    np.testing.assert_array_equal(train, split.train)
+
+
+def test_stratified_folds_partition_rows_and_keep_the_event_rate() -> None:
+    from credit_glm.split import stratified_folds
+
+    y = (np.random.default_rng(3).random(203) < 0.25).astype(float)
+    fold = stratified_folds(y, 4, seed=9)
+    assert sorted(set(fold.tolist())) == [0, 1, 2, 3]
+    for cls in (0.0, 1.0):
+        sizes = np.bincount(fold[y == cls], minlength=4)
+        assert sizes.max() - sizes.min() <= 1
+    unstratified = stratified_folds(y, 4, seed=9, stratified=False)
+    assert np.bincount(unstratified).max() - np.bincount(unstratified).min() <= 1
+
+
+def test_a_class_too_small_for_the_test_share_is_named() -> None:
+    y = np.r_[np.ones(1), np.zeros(50)]
+    with pytest.raises(DataError, match="split.test_size=0.3 leaves class 1"):
+        split_rows(y, SplitConfig(test_size=0.3, seed=1))

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from credit_glm.config import Criterion
 from credit_glm.selection import (
     CrossValidation,
     NoFeasibleSubsetError,
@@ -157,9 +158,9 @@ def test_no_feasible_subset_is_an_error(problem: SelectionProblem) -> None:
         select_exhaustive(problem, constraints, progress=None)
 
 
-@pytest.mark.parametrize("criterion", ["auc", "log_loss"])
+@pytest.mark.parametrize("criterion", [Criterion.cv_auc, Criterion.cv_logloss])
 def test_cross_validated_exhaustive_is_deterministic(
-    problem: SelectionProblem, criterion: str
+    problem: SelectionProblem, criterion: Criterion
 ) -> None:
     cv = CrossValidation(n_splits=4, seed=7)
     first = select_exhaustive(problem, criterion=criterion, cv=cv, top_n=3, progress=None)
@@ -169,7 +170,8 @@ def test_cross_validated_exhaustive_is_deterministic(
     b.pop("wall_time")
     assert a == b
     assert first.counts.fitted == first.counts.total_subsets == 64
-    if criterion == "auc":
+    assert first.criterion == criterion.value
+    if criterion is Criterion.cv_auc:
         assert -1.0 <= first.criterion_value <= -0.5
     holdout = CrossValidation(holdout=0.3, seed=7)
     other = select_exhaustive(problem, criterion=criterion, cv=holdout, top_n=3, progress=None)
@@ -193,8 +195,8 @@ def test_all_forced_is_a_single_model() -> None:
 def test_cross_validated_exhaustive_ignores_n_jobs() -> None:
     problem = many_groups_problem(5, n=300, m=9)
     cv = CrossValidation(n_splits=3, seed=1)
-    one = select_exhaustive(problem, criterion="auc", cv=cv, n_jobs=1, progress=None).to_dict()
-    two = select_exhaustive(problem, criterion="auc", cv=cv, n_jobs=2, progress=None).to_dict()
+    one = select_exhaustive(problem, criterion="cv_auc", cv=cv, n_jobs=1, progress=None).to_dict()
+    two = select_exhaustive(problem, criterion="cv_auc", cv=cv, n_jobs=2, progress=None).to_dict()
     one.pop("wall_time")
     two.pop("wall_time")
     assert one == two

@@ -8,7 +8,10 @@ import math
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 
+from credit_glm.config import Criterion
+from credit_glm.metrics import log_loss, roc_auc, weighted_auc, weighted_log_loss
 from credit_glm.selection import (
     CrossValidation,
     SelectionConstraints,
@@ -16,7 +19,7 @@ from credit_glm.selection import (
     select_exhaustive,
     select_stepwise,
 )
-from credit_glm.selection.criteria import make_folds, weighted_auc, weighted_log_loss
+from credit_glm.selection.criteria import make_folds
 from tests.unit.selection._selection_helpers import synthetic_problem
 
 
@@ -103,4 +106,47 @@ def test_weighted_metrics_match_replicated_rows() -> None:
     pos, neg = pr[yr == 1], pr[yr == 0]
     pairwise = ((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean()
     assert weighted_auc(y, p, w) == pytest.approx(pairwise, abs=1e-12)
-    assert weighted_log_loss(y, p, w) == pytest.approx(weighted_log_loss(yr, pr), abs=1e-12)
+    assert roc_auc(y, p, weights=w) == pytest.approx(pairwise, abs=1e-12)
+    q = np.clip(pr, 1e-15, 1 - 1e-15)
+    by_hand = -np.mean(yr * np.log(q) + (1 - yr) * np.log(1 - q))
+    assert weighted_log_loss(y, p, w) == pytest.approx(by_hand, abs=1e-12)
+    assert log_loss(y, p, weights=w) == pytest.approx(by_hand, abs=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("criterion", [Criterion.cv_auc, Criterion.cv_logloss])
+def test_cross_validated_criterion_is_the_models_own_metric(
+    criterion: Criterion, weighted: bool
+) -> None:
+    # the fold score is the AUC / log loss the model card reports (credit_glm.metrics), of a
+    # statsmodels refit on the other folds: one metric, wherever it is computed
+    base = synthetic_problem(seed=4)
+    rng = np.random.default_rng(9)
+    w = rng.integers(1, 4, size=base.y.shape[0]).astype(float) if weighted else None
+    problem = SelectionProblem(base.X, base.y, base.groups, weights=w)
+    cv = CrossValidation(n_splits=3, seed=2)
+    result = select_exhaustive(problem, criterion=criterion, cv=cv, top_n=1, progress=None)
+    cols = list(result.columns)
+    scores = []
+    for train, test in make_folds(problem.y, cv):
+        fw = None if w is None else w[train]
+        ref = sm.GLM(
+            problem.y[train],
+            problem.X[train][:, cols],
+            family=sm.families.Binomial(),
+            freq_weights=fw,
+        ).fit(tol=1e-12)
+        prob = ref.predict(problem.X[test][:, cols])
+        tw = None if w is None else w[test]
+        if criterion is Criterion.cv_auc:
+            scores.append(-roc_auc(problem.y[test], prob, weights=tw))
+        else:
+            scores.append(log_loss(problem.y[test], prob, weights=tw))
+    assert result.criterion == criterion.value
+    assert result.criterion_value == pytest.approx(float(np.mean(scores)), rel=1e-7)
+
+
+@pytest.mark.parametrize("name", ["auc", "log_loss", "r2"])
+def test_only_the_configured_criterion_names_are_accepted(name: str) -> None:
+    with pytest.raises(ValueError, match="cv_auc, cv_logloss"):
+        select_exhaustive(synthetic_problem(seed=1), criterion=name, progress=None)
