@@ -46,30 +46,31 @@ def bin_labels(cuts: Sequence[float]) -> tuple[str, ...]:
     return tuple(f"[{lo:g}, {hi:g})" for lo, hi in zip(edges[:-1], edges[1:], strict=True))
 
 
-def _has_bool(values: np.ndarray) -> bool:
-    return any(isinstance(v, (bool, np.bool_)) for v in values)
+def _may_merge_bools(values: Any, uniques: list[Any]) -> bool:
+    """Whether hashing may have merged a bool with a number (``True == 1``, ``False == 0``):
+    only an object column whose distinct values include a non-text 0 or 1 can have."""
+    if not isinstance(values, np.ndarray) or values.dtype != np.dtype(object):
+        return False
+    return any(not isinstance(u, str) and u in (0, 1) for u in uniques)
 
 
 def factorized_text(values: Any) -> tuple[np.ndarray, list[str | None]]:
     """Per row, an index into the distinct level texts (-1: missing), vectorised.
 
     ``pd.factorize`` hashes values, so ``1`` and ``True`` (equal in Python) would become one
-    level: an object column holding a bool is turned into text first.
+    level: where that can have happened, the column's text form is factorized instead.
     """
-    data: Any
-    if isinstance(values, pd.Series):
-        data = values
-        if values.dtype == object and _has_bool(values.to_numpy()):
-            data = np.array([level_text(v) for v in values.tolist()], dtype=object)
-    elif isinstance(values, np.ndarray) and values.dtype != object:
-        data = values
-    else:
+    data: Any = values
+    if not isinstance(values, (pd.Series, np.ndarray)) or values.dtype == object:
         data = np.empty(len(values), dtype=object)
-        data[:] = list(values)
-        if _has_bool(data):
-            data = np.array([level_text(v) for v in data.tolist()], dtype=object)
+        data[:] = values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else list(values)
     codes, uniques = pd.factorize(data, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.intp), [level_text(u) for u in uniques.tolist()]
+    distinct = uniques.tolist()
+    if _may_merge_bools(data, distinct):
+        data = np.array([level_text(v) for v in data.tolist()], dtype=object)
+        codes, uniques = pd.factorize(data, use_na_sentinel=True)
+        distinct = uniques.tolist()
+    return np.asarray(codes, dtype=np.intp), [level_text(u) for u in distinct]
 
 
 class OneHot(LevelTransform):
