@@ -106,3 +106,25 @@ def test_the_decision_rule() -> None:
     assert declines(p, 0.25).tolist() == [False, True, True, True]
     assert declines(0.25, 0.25) is True and decision(0.2499, 0.25) == "accept"
     assert DECISION_RULE == "decline when probability_of_default >= cutoff"
+
+
+def test_scale_and_standardize_reparametrise_the_same_model(german_frame: pd.DataFrame) -> None:
+    """Dividing a column by 12, or standardizing it, fits the same model: the coefficient is
+    12 times (sd times) the plain one, and every probability is the same."""
+    key = "features.features.duration_in_month"
+    plain = train(compose_config(), german_frame)
+    years = train(compose_config([f"{key}.transform=scale", f"{key}.divisor=12"]), german_frame)
+    z = train(compose_config([f"{key}.transform=standardize"]), german_frame)
+    b = plain.scorer.coefficients["duration_in_month"]
+    assert years.scorer.coefficients["duration_in_month/12"] == pytest.approx(12 * b, rel=1e-7)
+    (f,) = [f for f in z.spec.features if f.name == "duration_in_month"]
+    assert f.sd is not None
+    assert z.scorer.coefficients["standardize(duration_in_month)"] == pytest.approx(
+        f.sd * b, rel=1e-7
+    )
+    p = plain.scorer.predict(german_frame)
+    np.testing.assert_allclose(years.scorer.predict(german_frame), p, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(z.scorer.predict(german_frame), p, rtol=0, atol=1e-9)
+    card = build_card(years, "builtin://german_credit.csv", "0" * 64, 1000, "2026-01-01")
+    reloaded = ScoringModel.from_card(json.loads(json.dumps(card)))
+    assert np.array_equal(reloaded.predict(german_frame), years.scorer.predict(german_frame))
