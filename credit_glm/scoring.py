@@ -58,15 +58,15 @@ def declines(p: float, cutoff: float) -> bool: ...
 @overload
 def declines(p: np.ndarray, cutoff: float) -> np.ndarray: ...
 def declines(p: float | np.ndarray, cutoff: float) -> bool | np.ndarray:
-    """Where the decision is to decline: the probability of default reaches the cut-off."""
-    if isinstance(p, np.ndarray):
-        return np.asarray(np.greater_equal(p, cutoff), dtype=bool)
-    return bool(p >= cutoff)
+    """Where the decision is to decline: the probability of default reaches the cut-off
+    (:data:`DECISION_RULE`, the one place it is computed)."""
+    out = np.greater_equal(p, cutoff)
+    return np.asarray(out, dtype=bool) if isinstance(p, np.ndarray) else bool(out)
 
 
 def decision(p: float, cutoff: float) -> str:
     """``decline`` or ``accept`` for one probability of default (:data:`DECISION_RULE`)."""
-    return DECLINE if p >= cutoff else ACCEPT
+    return DECLINE if declines(p, cutoff) else ACCEPT
 
 
 def decisions(p: np.ndarray, cutoff: float) -> list[str]:

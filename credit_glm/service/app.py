@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from credit_glm.config import ServingConfig
 from credit_glm.errors import ValidationFailed
-from credit_glm.scoring import decision, decisions, declines
+from credit_glm.scoring import ACCEPT, DECLINE, decisions, declines
 from credit_glm.service import metrics as m
 from credit_glm.service.admin import public_model_info
 from credit_glm.service.body import JSON, read_json
@@ -291,7 +291,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             if check_unseen:
                 health.observe_mapped(state.unseen.count(columns))
         declined = declines(score, cutoff)
-        label = decision(score, cutoff)
+        label = DECLINE if declined else ACCEPT
         (single_decline if declined else single_accept).inc()
         if log_features:
             environ[KEY_FEATURES] = {c: clean.get(c) for c in columns_of}
