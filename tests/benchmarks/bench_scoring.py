@@ -7,7 +7,8 @@ Run from the repository root::
 
 The default German credit model is trained once; the embedded data, typed by its schema, is
 resampled with a fixed seed to ``--rows`` rows. Each way of scoring is timed (best of
-``--repeat``) and its peak memory traced (tracemalloc, in a separate run) on the same frame:
+``--repeat``) and its peak memory measured in separate runs on the same frame (tracemalloc, and
+the resident-set high-water mark, which also counts Arrow's buffers):
 
 - the one scorer, :meth:`credit_glm.scoring.ScoringModel.predict` (per-feature contributions
   summed elementwise; no design matrix);
@@ -68,6 +69,25 @@ def traced_peak(fn: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def rss_peak(fn: Callable[[], object]) -> int | None:
+    """Peak resident memory above the start, in bytes (Linux: VmHWM reset through clear_refs;
+    counts what tracemalloc does not see, such as Arrow's buffers). None where unavailable."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        base = _status_kib("VmRSS")
+    except OSError:
+        return None
+    fn()
+    return (_status_kib("VmHWM") - base) * 1024
+
+
 def median_latency(fn: Callable[[], object], calls: int) -> float:
     fn()
     samples = []
@@ -115,11 +135,14 @@ def main() -> None:
         ("baseline: design_matrix + X @ b", lambda: old_way(scorer, frame)),
     ):
         seconds = best_time(fn, args.repeat)
+        rss = rss_peak(fn)
         peak = traced_peak(fn)
         rates[name] = len(frame) / seconds
+        rss_text = "n/a" if rss is None else f"{rss / 2**20:,.0f} MiB = {rss / frame_bytes:.2f}x"
         print(
             f"  {name:<34} {seconds:7.3f} s  {len(frame) / seconds:>12,.0f} rows/s  "
-            f"peak {peak / 2**20:8,.0f} MiB = {peak / frame_bytes:4.2f}x the frame"
+            f"peak traced {peak / 2**20:,.0f} MiB = {peak / frame_bytes:.2f}x the frame, "
+            f"peak RSS {rss_text}"
         )
     ratio = rates["one scorer (contributions)"] / rates["baseline: design_matrix + X @ b"]
     print(f"  one scorer / baseline: {ratio:.2f}x the rows/s")
