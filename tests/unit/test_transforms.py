@@ -40,6 +40,7 @@ from credit_glm.features import (
     fit_feature_spec,
 )
 from credit_glm.transforms import TRANSFORMS, HealthSignals, level_text
+from credit_glm.transforms.base import sql_identifier
 from credit_glm.transforms.levels import factorized_text
 
 DATA = DataConfig(
@@ -288,7 +289,7 @@ def test_sql_hooks_compute_the_python_values_in_sqlite() -> None:
     db.executemany("INSERT INTO t VALUES (:x, :amount, :income, :colour, :k)", SQL_ROWS)
     for f in SPEC.features:
         t = f.transformer
-        col = f'"{f.column}"'
+        col = sql_identifier(f.column)
         exprs = [*t.sql(f, col), t.contribution_sql(f, col, COEFS[f.name])]
         got = db.execute(f"SELECT {', '.join(exprs)} FROM t ORDER BY rowid").fetchall()
         for row, sql_values in zip(SQL_ROWS, got, strict=True):
