@@ -12,6 +12,7 @@ live in ``__post_init__``, which runs when the composed config becomes these obj
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -97,6 +98,8 @@ class Transform(StrEnum):
     numeric = "numeric"  # as is
     clip = "clip"  # clipped to [lower, upper]
     log1p = "log1p"  # log(1 + x), x >= 0
+    scale = "scale"  # divided by `divisor` (income / 1000)
+    standardize = "standardize"  # (x - training mean) / training sd (ddof=1)
     bins = "bins"  # explicit cut points; one indicator per bin but the reference
     onehot = "onehot"  # categorical; one indicator per level but the reference
 
@@ -266,6 +269,7 @@ class FeatureConfig:
     transform: Transform = Transform.numeric
     lower: float | None = None  # clip
     upper: float | None = None  # clip
+    divisor: float | None = None  # scale: the column is divided by it
     cuts: list[float] | None = None  # bins: right-open intervals (-inf, c1), [c1, c2), ...
     # onehot level / bin label left out; default: the largest. Text (Any: see `_text`).
     reference: Any = None
@@ -313,6 +317,11 @@ class FeaturesConfig:
                     raise ConfigError(f"{key}.cuts", "cut points must increase strictly")
             elif feat.cuts is not None:
                 raise ConfigError(f"{key}.cuts", "`cuts` apply to transform=bins only")
+            if t is Transform.scale:
+                if feat.divisor is None or not math.isfinite(feat.divisor) or feat.divisor == 0:
+                    raise ConfigError(f"{key}.divisor", "scale needs a finite, non-zero `divisor`")
+            elif feat.divisor is not None:
+                raise ConfigError(f"{key}.divisor", "`divisor` applies to transform=scale only")
             if feat.missing is MissingPolicy.value and feat.fill_value is None:
                 raise ConfigError(f"{key}.fill_value", "missing=value needs `fill_value`")
             numeric_only = (MissingPolicy.median, MissingPolicy.mean, MissingPolicy.value)
@@ -320,7 +329,7 @@ class FeaturesConfig:
                 raise ConfigError(
                     f"{key}.missing", f"{feat.missing.value} is for numeric features; use `level`"
                 )
-            if t in (Transform.numeric, Transform.clip, Transform.log1p):
+            if t not in (Transform.onehot, Transform.bins):
                 if feat.missing is MissingPolicy.level:
                     raise ConfigError(f"{key}.missing", "`level` is for onehot or bins features")
                 if feat.reference is not None:

@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from credit_glm.config import GLMConfig, Link
 from credit_glm.errors import ModelFitError
+from credit_glm.links import inverse_link
 from credit_glm.separation import SEPARATION_EPS, n_separated
 
-__all__ = ["GLMFit", "binomial_family", "dependent_terms", "fit_glm", "inverse_link"]
+__all__ = ["GLMFit", "binomial_family", "dependent_terms", "fit_glm"]
 
 
 def binomial_family(link: Link) -> Any:
@@ -37,16 +37,6 @@ def binomial_family(link: Link) -> Any:
         Link.cloglog: sm.families.links.CLogLog,
     }
     return sm.families.Binomial(link=links[link]())
-
-
-def inverse_link(link: Link | str, eta: np.ndarray) -> np.ndarray:
-    """Probability from the linear predictor; the same formulas statsmodels' links use."""
-    link = Link(link)
-    if link is Link.logit:
-        return np.asarray(1.0 / (1.0 + np.exp(-eta)))
-    if link is Link.probit:
-        return np.asarray(stats.norm.cdf(eta))
-    return np.asarray(1.0 - np.exp(-np.exp(eta)))
 
 
 @dataclass(frozen=True)
@@ -81,9 +71,6 @@ class GLMFit:
     def pseudo_r2(self) -> float:
         """McFadden's pseudo R-squared, 1 - llf / llnull (McFadden 1974)."""
         return 1.0 - self.llf / self.llnull
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return inverse_link(self.link, X @ self.params)
 
 
 def _loglike(family: Any, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:

@@ -1,50 +1,179 @@
-"""Scoring: a pure function of a frozen model and a table.
+"""The one scorer: a frozen model compiled into encode → linear predictor → link → decision.
 
 :class:`ScoringModel` holds only what a prediction needs (the feature spec, the coefficients and
-the link), and is built the same way from the pickled artifact or from the JSON model card, so
-training, evaluation, batch scoring and the service produce identical probabilities.
+the link) and is built the same way from a fit or from the JSON model card (:meth:`from_card`).
+Training metrics, ``mode=evaluate``, batch scoring, the Python API and the service all score
+through it.
+
+The linear predictor is not ``X @ params``. Each feature's transform
+(:mod:`credit_glm.transforms`) turns its column into that feature's contribution, a vector
+computed elementwise (``b * x`` for a numeric term, a coefficient looked up by level code for
+indicators), and the contributions are added to the intercept one feature after another, in
+the spec's order. Every operation is elementwise, so a row's linear predictor, and so its
+probability, is bit-identical alone, in any batch, at any position and after a card reload;
+BLAS's matrix product is not (its blocking, and so its summation order, follows the shape).
+No design matrix is built: memory is a few vectors per batch.
+
+:meth:`ScoringModel.predict_record` is the per-record path for one-row requests: the same
+arithmetic in plain Python floats (numpy's per-call cost dominates one row), equal bit for bit
+(``tests/unit/test_scoring.py``), falling back to the vectorised path whenever a value needs a
+policy applied or a violation reported.
+
+The decision is written once here too: :data:`DECISION_RULE`, :func:`declines`,
+:func:`decisions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, overload
 
 import numpy as np
 import pandas as pd
 
 from credit_glm.config import Link
-from credit_glm.features import ModelSpec, design_matrix
-from credit_glm.glm import inverse_link
+from credit_glm.errors import SchemaViolation, ValidationFailed
+from credit_glm.features import ModelSpec, column_values, n_rows
+from credit_glm.links import inverse_link
+from credit_glm.transforms import CompiledFeature
 
-__all__ = ["ScoringModel"]
+__all__ = [
+    "ACCEPT",
+    "DECISION_RULE",
+    "DECLINE",
+    "ScoringModel",
+    "decision",
+    "decisions",
+    "declines",
+]
+
+DECISION_RULE: Final = "decline when probability_of_default >= cutoff"
+DECLINE: Final = "decline"
+ACCEPT: Final = "accept"
+
+
+@overload
+def declines(p: float, cutoff: float) -> bool: ...
+@overload
+def declines(p: np.ndarray, cutoff: float) -> np.ndarray: ...
+def declines(p: float | np.ndarray, cutoff: float) -> bool | np.ndarray:
+    """Where the decision is to decline: the probability of default reaches the cut-off
+    (:data:`DECISION_RULE`, the one place it is computed)."""
+    out = np.greater_equal(p, cutoff)
+    return np.asarray(out, dtype=bool) if isinstance(p, np.ndarray) else bool(out)
+
+
+def decision(p: float, cutoff: float) -> str:
+    """``decline`` or ``accept`` for one probability of default (:data:`DECISION_RULE`)."""
+    return DECLINE if declines(p, cutoff) else ACCEPT
+
+
+def decisions(p: np.ndarray, cutoff: float) -> list[str]:
+    """``decline``/``accept`` for each probability of default (:data:`DECISION_RULE`)."""
+    return [DECLINE if v else ACCEPT for v in declines(np.asarray(p), cutoff).tolist()]
 
 
 @dataclass(frozen=True)
 class ScoringModel:
-    """Everything a probability of default depends on, and nothing else."""
+    """Everything a probability of default depends on, and nothing else, compiled once."""
 
     spec: ModelSpec
     params: np.ndarray
     link: Link
+    _intercept: float = field(init=False, repr=False, compare=False)
+    _features: tuple[CompiledFeature, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.params) != len(self.spec.terms):
             raise ValueError(
                 f"{len(self.params)} coefficients for {len(self.spec.terms)} design terms"
             )
+        params = [float(b) for b in np.asarray(self.params, dtype=np.float64)]
+        start = 1 if self.spec.intercept else 0
+        compiled = []
+        for f in self.spec.features:
+            end = start + len(f.terms)
+            compiled.append(f.transformer.compile(f, params[start:end]))
+            start = end
+        object.__setattr__(self, "link", Link(self.link))
+        object.__setattr__(self, "_intercept", params[0] if self.spec.intercept else 0.0)
+        object.__setattr__(self, "_features", tuple(compiled))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its three fields; the compiled plan is rebuilt on load
+        return (type(self), (self.spec, self.params, self.link))
 
     @property
     def coefficients(self) -> dict[str, float]:
         return dict(zip(self.spec.terms, self.params.tolist(), strict=True))
 
+    def contributions(self, frame: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
+        """Each feature's contribution to each row's linear predictor, ``(n, n_features)``.
+
+        Raises
+        ------
+        ValidationFailed
+            As :meth:`linear_predictor`.
+        """
+        parts = self._parts(frame)
+        n = n_rows(frame) if not parts else parts[0].shape[0]
+        return np.column_stack(parts) if parts else np.empty((n, 0))
+
+    def _parts(self, frame: Mapping[str, Any] | pd.DataFrame) -> list[np.ndarray]:
+        problems: list[SchemaViolation] = []
+        parts = [c.contribution(column_values(frame, c.column), problems) for c in self._features]
+        if problems:
+            raise ValidationFailed(problems, "features")
+        return parts
+
     def linear_predictor(self, frame: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
-        return np.asarray(design_matrix(self.spec, frame) @ self.params)
+        """The linear predictor of each row of ``frame`` (a DataFrame or column -> values).
+
+        Raises
+        ------
+        ValidationFailed
+            A value the spec cannot encode (every problem at once, as
+            :func:`credit_glm.features.design_matrix` reports them).
+        """
+        parts = self._parts(frame)
+        eta = np.full(parts[0].shape[0] if parts else n_rows(frame), self._intercept)
+        for part in parts:  # in the spec's order, elementwise: a row's sum is its own
+            np.add(eta, part, out=eta)
+        return eta
 
     def predict(self, frame: Mapping[str, Any] | pd.DataFrame) -> np.ndarray:
         """Probability of default for each row of ``frame``."""
         return inverse_link(self.link, self.linear_predictor(frame))
+
+    def record_linear_predictor(self, record: Mapping[str, Any]) -> float | None:
+        """The linear predictor of one record (field -> value), equal bit for bit to
+        :meth:`linear_predictor`'s; None when a value needs the vectorised path."""
+        eta = self._intercept
+        for c in self._features:
+            part = c.record(record.get(c.column))
+            if part is None:
+                return None
+            eta += part
+        return eta
+
+    def predict_record(self, record: Mapping[str, Any]) -> float:
+        """:meth:`predict` of one record (field -> value).
+
+        Raises
+        ------
+        ValidationFailed
+            A value the spec cannot encode.
+        """
+        eta = self.record_linear_predictor(record)
+        if eta is None:
+            return float(self.predict({c: [record.get(c)] for c in self.spec.columns})[0])
+        # the same array loop as predict (a scalar call may take another code path)
+        return float(inverse_link(self.link, np.array([eta]))[0])
+
+    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """:meth:`predict` of records (each field -> value)."""
+        return self.predict({c: [r.get(c) for r in records] for c in self.spec.columns})
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> ScoringModel:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from credit_glm.config import Link
+from credit_glm.links import inverse_link
+
 __all__ = ["TRUE_COEFFICIENTS", "make_applications"]
 
 # On the design terms of conf/features/synthetic.yaml (logit link).
@@ -47,7 +50,7 @@ def make_applications(n: int = 20_000, seed: int = 7) -> pd.DataFrame:
             0.0,
         )
     )
-    default = rng.random(n) < 1.0 / (1.0 + np.exp(-eta))
+    default = rng.random(n) < inverse_link(Link.logit, eta)
     return pd.DataFrame(
         {
             "application_id": [f"A{i:06d}" for i in range(n)],

@@ -190,7 +190,7 @@ def train(
     fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train, sources=spec.term_sources())
     timings["fit"] = time.perf_counter() - t2
     scorer = ScoringModel(spec=spec, params=fit.params, link=config.glm.link)
-    p_train = fit.predict(X_train)
+    p_train = scorer.predict(train_frame)
 
     metrics: dict[str, Any] = {
         "train": sample_metrics(y_train, p_train, config),
@@ -238,7 +238,7 @@ def train(
     self_row = _self_check_row(train_frame, spec)
     self_check = {
         "features": self_row,
-        "probability_of_default": float(scorer.predict({k: [v] for k, v in self_row.items()})[0]),
+        "probability_of_default": scorer.predict_record(self_row),
     }
     timings["total"] = time.perf_counter() - t0
     return TrainedModel(

@@ -5,7 +5,6 @@
 
 - ``model``: load, verify and pin the card; the self-check
 - ``validation``: the pandera schema compiled into a per-record validator
-- ``encoding``: the feature spec compiled into a design-matrix builder; row-wise scoring
 - ``problems``: RFC 9457 error bodies
 - ``metrics``, ``health``: Prometheus metrics (multiprocess) and model-health signals
 - ``openapi``: the OpenAPI 3.1 document generated from the schema

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from credit_glm.config import ServingConfig
 from credit_glm.errors import ValidationFailed
-from credit_glm.features import design_matrix
+from credit_glm.scoring import ACCEPT, DECLINE, decisions, declines
 from credit_glm.service import metrics as m
 from credit_glm.service.admin import public_model_info
 from credit_glm.service.body import JSON, read_json
@@ -38,7 +38,7 @@ from credit_glm.service.bookkeeping import (
     RequestBookkeeping,
 )
 from credit_glm.service.health import ModelHealth, UnseenLevels
-from credit_glm.service.model import ServedModel, decisions
+from credit_glm.service.model import ServedModel
 from credit_glm.service.openapi import openapi_document
 from credit_glm.service.problems import PROBLEM_JSON, Problem, dumps, problem_body
 from credit_glm.service.readiness import Readiness
@@ -290,8 +290,8 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             health.observe_accepted(columns)
             if check_unseen:
                 health.observe_mapped(state.unseen.count(columns))
-        declined = score >= cutoff
-        label = "decline" if declined else "accept"
+        declined = declines(score, cutoff)
+        label = DECLINE if declined else ACCEPT
         (single_decline if declined else single_accept).inc()
         if log_features:
             environ[KEY_FEATURES] = {c: clean.get(c) for c in columns_of}
@@ -356,12 +356,13 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         columns: Mapping[str, list[Any]], rows: Sequence[int], budget: int, deadline: float
     ) -> tuple[list[FieldError], bool]:
         """Error path only: the rows the feature spec refuses, each with its own index, up to
-        ``budget`` errors (and whether every row was looked at). A row the fast encoder
-        encodes is encodable; only the others pay for ``design_matrix`` on one row."""
+        ``budget`` errors (and whether every row was looked at). A row the scorer's
+        per-record path scores is encodable; only the others pay for the vectorised path on
+        one row, which names the problem."""
         errors: list[FieldError] = []
         names = list(columns)
         values = list(columns.values())
-        encode = model.encoder.encode_record
+        encode = scorer.record_linear_predictor
         for j, row in enumerate(rows):
             if j % 32 == 0:
                 in_time(deadline)
@@ -369,7 +370,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             if encode(record) is not None:
                 continue
             try:
-                design_matrix(scorer.spec, {c: [x] for c, x in record.items()})
+                scorer.linear_predictor({c: [x] for c, x in record.items()})
             except ValidationFailed as err:
                 errors.extend(_spec_errors(err, row))
                 if len(errors) >= budget:

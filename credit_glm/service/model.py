@@ -25,11 +25,9 @@ import pandera.pandas as pa
 from credit_glm.artifact import load_card, read_trusted_keys
 from credit_glm.config import DataConfig, ServingConfig
 from credit_glm.errors import ArtifactError, ConfigError, ValidationFailed
-from credit_glm.features import design_matrix
 from credit_glm.model_card import SUPPORTED_FORMAT_VERSIONS, score_baseline
 from credit_glm.schema import build_schema, data_config_from_dict
 from credit_glm.scoring import ScoringModel
-from credit_glm.service.encoding import DesignEncoder, Scorer
 from credit_glm.service.validation import RecordValidator, SchemaCompileError
 
 __all__ = [
@@ -55,8 +53,6 @@ class ServedModel:
     data: DataConfig
     schema: pa.DataFrameSchema
     validator: RecordValidator
-    encoder: DesignEncoder
-    rows: Scorer
     cutoff: float
     # interior PSI bin edges (the card's edges without the -inf/+inf ends) and baseline shares
     psi_edges: tuple[float, ...]
@@ -75,26 +71,15 @@ class ServedModel:
         return str(self.card["config_sha256"])
 
     def predict(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
-        """Probabilities of default of validated columns.
-
-        The design matrix comes from the compiled encoder when every value is encodable as
-        sent, else from :func:`credit_glm.features.design_matrix` itself, which applies the
-        missing and unseen policies or raises :class:`~credit_glm.errors.ValidationFailed`.
-        """
-        X = self.encoder.encode(columns)
-        if X is None:
-            X = design_matrix(self.scorer.spec, columns)
-        return self.rows.matrix(X)
+        """Probabilities of default of validated columns, from the one scorer
+        (:meth:`credit_glm.scoring.ScoringModel.predict`), which applies the missing and
+        unseen policies or raises :class:`~credit_glm.errors.ValidationFailed`."""
+        return self.scorer.predict(columns)
 
     def predict_record(self, record: Mapping[str, Any]) -> float:
-        """:meth:`predict` of one validated record (field -> value)."""
-        row = self.encoder.encode_record(record)
-        if row is None:
-            X = design_matrix(
-                self.scorer.spec, {c: [record.get(c)] for c in self.validator.columns}
-            )
-            return float(self.rows.matrix(X)[0])
-        return self.rows.row(row)
+        """:meth:`predict` of one validated record (field -> value), bit for bit, by the
+        scorer's per-record path (:meth:`~credit_glm.scoring.ScoringModel.predict_record`)."""
+        return self.scorer.predict_record(record)
 
     def self_check(self) -> tuple[bool, str]:
         """Score the card's recorded row; ``(passed, explanation)``."""
@@ -158,8 +143,6 @@ def served_model_from_card(
         data=data,
         schema=schema,
         validator=validator,
-        encoder=DesignEncoder(scorer),
-        rows=Scorer(scorer),
         cutoff=cutoff,
         psi_edges=edges,
         psi_shares=shares,
@@ -205,8 +188,3 @@ def load_served_model(settings: ServingConfig) -> ServedModel:
     if not passed:
         raise ArtifactError(f"model card {path!r}: {why}; refusing to serve it")
     return served
-
-
-def decisions(p: np.ndarray, cutoff: float) -> list[str]:
-    """``decline`` where the probability of default reaches the cut-off, else ``accept``."""
-    return ["decline" if v else "accept" for v in (p >= cutoff).tolist()]

@@ -1,43 +1,53 @@
-"""The compiled design-matrix encoder builds exactly ``design_matrix``'s matrix, or declines.
+"""The one scorer equals statsmodels on ``design_matrix``'s matrix, and refuses what it refuses.
 
-``credit_glm.features.design_matrix`` is the definition. On generated columns (every transform,
-merged and unseen levels, missing values under each policy, values outside log1p's domain,
-batches of one row and of many) the encoder either returns ``None`` (the service then calls
-``design_matrix`` itself) or a matrix equal to ``design_matrix``'s byte for byte; it never
-returns a matrix where ``design_matrix`` raises. The served probabilities agree with the
-inverse link of an exact (rational) linear predictor and with ``ScoringModel.predict`` to
-1e-15, and a row's probability is bit-identical alone and in any batch.
+``credit_glm.features.design_matrix`` is the definition of the encoding and statsmodels' links
+the definition of the probabilities. On generated columns (every transform, merged and unseen
+levels, missing values under each policy, values outside log1p's domain, batches of one row
+and of many) :meth:`ScoringModel.predict` raises exactly when ``design_matrix`` raises, with
+the same violations, and otherwise gives statsmodels' inverse link of an exactly summed
+(rational) linear predictor to 1e-12; each row's probability is the same bits alone, in the
+batch and through the per-record path. The trained model's probabilities equal the pickled
+statsmodels results' ``predict``.
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from credit_glm.artifact import load_pickle
 from credit_glm.config import Link
 from credit_glm.errors import ValidationFailed
 from credit_glm.features import MISSING_LEVEL, FeatureSpec, ModelSpec, design_matrix
-from credit_glm.glm import inverse_link
 from credit_glm.scoring import ScoringModel
-from credit_glm.service.encoding import DesignEncoder, Scorer, inverse, linear_predictor
 
 pytestmark = pytest.mark.slow
 
 _BIN_LABELS = ("[-inf, 0)", "[0, 5)", "[5, inf)")
+_STATSMODELS_LINKS = {
+    Link.logit: sm.families.links.Logit(),
+    Link.probit: sm.families.links.Probit(),
+    Link.cloglog: sm.families.links.CLogLog(),
+}
 
 
-def _every_transform() -> ScoringModel:
+def _every_transform(link: Link = Link.logit) -> ScoringModel:
     features = (
         FeatureSpec("a", "a", "numeric", ("a",)),
         FeatureSpec("c", "c", "clip", ("c",), lower=0.0, upper=10.0),
         FeatureSpec("l", "l", "log1p", ("log1p(l)",)),
         FeatureSpec("m", "m", "numeric", ("m",), missing="median", fill=2.5),
+        FeatureSpec("s", "s", "scale", ("s/1000",), missing="value", fill=3.0, divisor=1000.0),
+        FeatureSpec("z", "a", "standardize", ("standardize(z)",), mean=1.5, sd=4.25),
         FeatureSpec(
             "b",
             "b",
@@ -63,14 +73,14 @@ def _every_transform() -> ScoringModel:
     )
     spec = ModelSpec(features=features)
     params = np.random.default_rng(7).normal(size=len(spec.terms))
-    return ScoringModel(spec=spec, params=params, link=Link.logit)
+    return ScoringModel(spec=spec, params=params, link=link)
 
 
 NUMBERS = st.one_of(
     st.floats(-20, 20),
     st.integers(-20, 20),
     st.sampled_from(
-        [None, math.nan, math.inf, -math.inf, -1, -1.0, -0.0, 0.0, -0.5, 5.0, 10.0, 1e300]
+        [None, math.nan, -1, -1.0, -0.0, 0.0, -0.5, 5.0, 10.0, 1e300, -1e300, 2e4, True]
     ),
 )
 COLUMN_VALUES = {
@@ -78,6 +88,7 @@ COLUMN_VALUES = {
     "c": NUMBERS,
     "l": NUMBERS,
     "m": NUMBERS,
+    "s": NUMBERS,
     "b": NUMBERS,
     "o": st.sampled_from(
         ["x", "y", "z", "r1", "r2", "merged", "unknown", MISSING_LEVEL, None, 1, 2.0]
@@ -86,36 +97,8 @@ COLUMN_VALUES = {
 }
 
 
-def _same(model: ScoringModel, columns: dict[str, list[Any]]) -> bool:
-    """Asserts the encoder's contract; True when it built the matrix itself."""
-    encoder = DesignEncoder(model)
-    got = encoder.encode(columns)
-    try:
-        expected = design_matrix(model.spec, columns)
-    except ValidationFailed:
-        assert got is None
-        return False
-    if got is None:
-        return False
-    assert got.dtype == expected.dtype and got.shape == expected.shape
-    assert got.tobytes() == expected.tobytes()  # bit for bit, signed zeros included
-    if len(next(iter(columns.values()))) == 1:
-        record = {c: v[0] for c, v in columns.items()}
-        one = encoder.encode_record(record)
-        assert one is not None and np.array([one]).tobytes() == expected.tobytes()
-    if np.isfinite(expected).all():  # the schema refuses infinities before scoring
-        served = Scorer(model).matrix(got)
-        np.testing.assert_allclose(served, _reference(model, expected), rtol=1e-12, atol=1e-15)
-        with np.errstate(over="ignore"):  # ScoringModel's exp overflows where ours does not
-            scored = model.predict(columns)
-        np.testing.assert_allclose(served, scored, rtol=1e-12, atol=1e-15)
-    return True
-
-
 def _reference(model: ScoringModel, X: np.ndarray) -> np.ndarray:
-    """The inverse link of each row's linear predictor, summed exactly with fractions."""
-    from fractions import Fraction
-
+    """statsmodels' inverse link of each row's linear predictor, summed exactly."""
     etas = [
         float(
             sum(
@@ -128,8 +111,29 @@ def _reference(model: ScoringModel, X: np.ndarray) -> np.ndarray:
         )
         for row in X.tolist()
     ]
-    with np.errstate(over="ignore"):
-        return np.asarray(inverse_link(model.link, np.array(etas)))
+    with np.errstate(over="ignore", under="ignore"):
+        return np.asarray(_STATSMODELS_LINKS[model.link].inverse(np.array(etas)), dtype=float)
+
+
+def _check(model: ScoringModel, columns: dict[str, list[Any]]) -> bool:
+    """Asserts the scorer's contract on ``columns``; True when they were scored."""
+    try:
+        X = design_matrix(model.spec, columns)
+    except ValidationFailed as expected:
+        with pytest.raises(ValidationFailed) as got:
+            model.predict(columns)
+        assert got.value.violations == expected.violations
+        return False
+    p = model.predict(columns)
+    if np.isfinite(X).all():  # the schema refuses infinities before scoring
+        np.testing.assert_allclose(p, _reference(model, X), rtol=1e-12, atol=1e-15)
+    n = len(next(iter(columns.values())))
+    for i in range(n):
+        record = {c: v[i] for c, v in columns.items()}
+        alone = model.predict({c: [v] for c, v in record.items()})
+        assert alone.tobytes() == p[i : i + 1].tobytes()  # the same bits alone and in the batch
+        assert np.array([model.predict_record(record)]).tobytes() == alone.tobytes()
+    return True
 
 
 SETTINGS = settings(
@@ -139,8 +143,9 @@ SETTINGS = settings(
 )
 
 
-def test_every_transform_encodes_like_design_matrix() -> None:
-    model = _every_transform()
+@pytest.mark.parametrize("link", list(Link))
+def test_every_transform_scores_as_statsmodels_on_design_matrix(link: Link) -> None:
+    model = _every_transform(link)
 
     @SETTINGS
     @given(n=st.integers(1, 6), data=st.data())
@@ -148,53 +153,30 @@ def test_every_transform_encodes_like_design_matrix() -> None:
         columns = {
             c: data.draw(st.lists(s, min_size=n, max_size=n)) for c, s in COLUMN_VALUES.items()
         }
-        _same(model, columns)
+        _check(model, columns)
 
     check()
 
 
 @pytest.mark.parametrize("n", [1, 5])
-def test_clean_values_take_the_fast_path(n: int) -> None:
-    model = _every_transform()
-    row = {"a": -3.5, "c": -0.0, "l": 2.0, "m": 7, "b": 5.0, "o": "r1", "k": 2}
-    assert _same(model, {c: [v] * n for c, v in row.items()})
+def test_clean_values_are_scored(n: int) -> None:
+    row = {"a": -3.5, "c": -0.0, "l": 2.0, "m": 7, "s": 52_000, "b": 5.0, "o": "r1", "k": 2}
+    assert _check(_every_transform(), {c: [v] * n for c, v in row.items()})
 
 
-def test_the_trained_model_encodes_like_design_matrix(
-    card: dict[str, Any], german_frame: pd.DataFrame
+def test_the_trained_model_scores_as_the_pickled_statsmodels_results(
+    card: dict[str, Any], card_path: Path, german_frame: pd.DataFrame
 ) -> None:
     from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
 
     model = ScoringModel.from_card(card)
     data = data_config_from_dict(card["schema"])
     frame = validate_frame(german_frame, build_schema(data, "training"), data)
+    results = load_pickle(card_path)["results"]
+    expected = np.asarray(results.predict(design_matrix(model.spec, frame)), dtype=float)
+    np.testing.assert_allclose(model.predict(frame), expected, rtol=0, atol=1e-12)
     columns = {
         c: [v.item() if isinstance(v, np.generic) else v for v in frame[c].tolist()]
         for c in model.spec.columns
     }
-    assert _same(model, columns)  # all 1,000 rows at once
-    for i in range(0, 1000, 97):  # and one row at a time (the single-row path)
-        assert _same(model, {c: v[i : i + 1] for c, v in columns.items()})
-
-
-def test_a_row_scores_the_same_alone_and_in_any_batch() -> None:
-    rng = np.random.default_rng(3)
-    model = _every_transform()
-    scorer = Scorer(model)
-    X = rng.normal(size=(400, len(model.spec.terms)))
-    everything = scorer.matrix(X)
-    for start in range(0, 390, 7):
-        for size in (1, 2, 3, 5, 8, 17):
-            alone = np.array(X[start : start + size])  # a fresh array: its own alignment
-            assert scorer.matrix(alone).tobytes() == everything[start : start + size].tobytes()
-            assert scorer.row(X[start].tolist()) == everything[start]
-
-
-@pytest.mark.parametrize("link", list(Link))
-def test_each_link_is_statsmodels_formula(link: Link) -> None:
-    eta = np.concatenate([np.linspace(-40, 40, 401), [-800.0, 800.0, 0.0, -0.0]])
-    got = np.array([inverse(link, float(e)) for e in eta])
-    with np.errstate(over="ignore"):
-        expected = inverse_link(link, eta)
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
-    assert linear_predictor([0.1, 0.2, 0.3], [1.0, 1.0, 1.0]) == 0.6  # fsum: exactly rounded
+    assert _check(model, {c: v[:40] for c, v in columns.items()})
