@@ -29,13 +29,16 @@ import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from credit_glm.config import to_plain
 from credit_glm.jsonable import json_safe
 from credit_glm.metrics import bin_proportions, psi_bin_edges
 from credit_glm.schema import data_config_to_dict
-from credit_glm.training import TrainedModel
+from credit_glm.scoring import DECISION_RULE
+
+if TYPE_CHECKING:
+    from credit_glm.training import TrainedModel
 
 __all__ = [
     "CARD_FORMAT",
@@ -294,7 +297,7 @@ def build_card(
             "cutoff": cfg.evaluation.decision.threshold,
             "cost_false_negative": cfg.evaluation.decision.cost_false_negative,
             "cost_false_positive": cfg.evaluation.decision.cost_false_positive,
-            "rule": "decline when probability_of_default >= cutoff",
+            "rule": DECISION_RULE,
         },
         "gates": {"passed": trained.passed, "failures": list(trained.gate_failures)},
         "score_baseline": ScoreBaseline(

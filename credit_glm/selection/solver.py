@@ -192,7 +192,7 @@ class BinomialDesign:
         link = self.link
         w = self.w
         if link is Link.logit:
-            mu = special.expit(eta)
+            mu = self.mean(eta)
             d1 = self.y - mu
             return (d1 if w is None else d1 * w), mu
         if link is Link.probit:
@@ -218,7 +218,7 @@ class BinomialDesign:
         """Expected-information weight ``mu'(eta)^2 / (mu (1 - mu))`` of each row."""
         link = self.link
         if link is Link.logit:
-            mu = special.expit(eta)
+            mu = self.mean(eta)
             w = mu * (1.0 - mu)
         elif link is Link.probit:
             logphi = -0.5 * eta * eta - _LOG_SQRT_2PI

@@ -32,6 +32,7 @@ from typing import Any, Final
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from credit_glm.config import ServingConfig
+from credit_glm.scoring import DECISION_RULE
 from credit_glm.service import metrics as m
 from credit_glm.service.model import ServedModel
 from credit_glm.service.openapi import features_schema
@@ -113,7 +114,7 @@ def public_model_info(model: ServedModel, settings: ServingConfig) -> dict[str, 
     info["features"] = _features(model)
     info["decision"] = {
         "cutoff": model.cutoff,
-        "rule": "decline when probability_of_default >= cutoff",
+        "rule": DECISION_RULE,
     }
     info["reject_extra_fields"] = settings.reject_extra_fields
     return info

@@ -26,6 +26,7 @@ from credit_glm.features import FeatureSpec
 from credit_glm.rules import SIGNALS, Signal
 from credit_glm.service import metrics as m
 from credit_glm.service.validation import FieldError
+from credit_glm.transforms import level_text
 
 __all__ = ["ModelHealth", "ScoreWindow", "UnseenLevels"]
 
@@ -189,12 +190,5 @@ class UnseenLevels:
         out: dict[str, int] = {}
         for name, levels in self.known.items():
             values = columns.get(name) or []
-            out[name] = sum(1 for v in values if v is not None and _text(v) not in levels)
+            out[name] = sum(1 for v in values if v is not None and level_text(v) not in levels)
         return out
-
-
-def _text(value: object) -> str:
-    # as credit_glm.features turns a value into a level label
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -4,8 +4,9 @@ Loading reads the card only (never the joblib pickle), checks its format version
 hashes (:func:`credit_glm.artifact.load_card`: ``model_sha256`` over everything a response or an
 alert depends on, the ``model_version`` it derives, ``config_sha256``, ``card_sha256``), checks
 the signature when ``serving.trusted_keys`` is set (:mod:`credit_glm.signing`), applies the pins of
-``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the pandera schema
-from the declaration stored in the card, compiles it (:mod:`credit_glm.service.validation`) and
+``serving`` (``expected_model_sha256``, ``model_version``), rebuilds the rule table
+(:mod:`credit_glm.rules`, the one pandera's schema is built from) from the declaration stored in
+the card, compiles it into the request validator (:mod:`credit_glm.service.validation`) and
 runs the self-check: the card's recorded row must score to the recorded probability. Anything
 wrong is an :class:`~credit_glm.errors.ArtifactError` with a message, raised before the server
 binds its port.
@@ -20,13 +21,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import pandera.pandas as pa
 
 from credit_glm.artifact import load_card, read_trusted_keys
 from credit_glm.config import DataConfig, ServingConfig
 from credit_glm.errors import ArtifactError, ConfigError, ValidationFailed
 from credit_glm.model_card import SUPPORTED_FORMAT_VERSIONS, score_baseline
-from credit_glm.schema import build_schema, data_config_from_dict
+from credit_glm.rules import rule_table
+from credit_glm.schema import data_config_from_dict
 from credit_glm.scoring import ScoringModel
 from credit_glm.service.validation import RecordValidator, SchemaCompileError
 
@@ -51,7 +52,6 @@ class ServedModel:
     path: str
     scorer: ScoringModel
     data: DataConfig
-    schema: pa.DataFrameSchema
     validator: RecordValidator
     cutoff: float
     # interior PSI bin edges (the card's edges without the -inf/+inf ends) and baseline shares
@@ -120,8 +120,8 @@ def served_model_from_card(
         scorer = ScoringModel.from_card(card)
         data = data_config_from_dict(card["schema"])
         data = dataclasses.replace(data, strict=settings.reject_extra_fields)
-        schema = build_schema(data, "inference", required=scorer.spec.columns)
-        validator = RecordValidator.from_schema(schema, scorer.spec.columns)
+        table = rule_table(data, "inference", required=scorer.spec.columns)
+        validator = RecordValidator.from_table(table, scorer.spec.columns)
         edges, shares = _baseline(card)
         cutoff = (
             settings.cutoff if settings.cutoff is not None else float(card["decision"]["cutoff"])
@@ -141,7 +141,6 @@ def served_model_from_card(
         path=path,
         scorer=scorer,
         data=data,
-        schema=schema,
         validator=validator,
         cutoff=cutoff,
         psi_edges=edges,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from credit_glm.config import ServingConfig
-from credit_glm.features import MISSING_LEVEL, FeatureSpec
+from credit_glm.features import FeatureSpec
 from credit_glm.rules import ColumnRules, allow_null
 from credit_glm.service.model import ServedModel
 from credit_glm.service.problems import PROBLEM_JSON
@@ -25,18 +25,16 @@ _JSON = "application/json"
 
 
 def _encodable(feature: FeatureSpec) -> set[str] | None:
-    """Raw levels a one-hot feature under ``unseen: error`` encodes (None: any level)."""
-    if feature.transform != "onehot" or feature.unseen != "error":
-        return None
-    levels = {lvl for lvl in feature.known_levels if lvl != MISSING_LEVEL}
-    levels.update(raw for raw, _ in feature.merge)
-    return levels
+    """Raw levels the feature encodes, from its transform's JSON-schema fragment (None: any)."""
+    enum = feature.transformer.json_schema(feature).get("enum")
+    return None if enum is None else {lvl for lvl in enum if lvl is not None}
 
 
-def _accepts_null(feature: FeatureSpec) -> bool:
-    if feature.transform in ("numeric", "clip", "log1p"):
-        return feature.fill is not None
-    return feature.missing == "level"
+def _exclusive_minimum(features: list[FeatureSpec]) -> float | None:
+    """The largest exclusive lower bound the features' transforms put on a value (log1p: -1)."""
+    bounds = [f.transformer.json_schema(f).get("exclusiveMinimum") for f in features]
+    known = [float(b) for b in bounds if b is not None]
+    return max(known) if known else None
 
 
 def field_schema(column: ColumnRules, features: list[FeatureSpec]) -> dict[str, Any]:
@@ -45,9 +43,10 @@ def field_schema(column: ColumnRules, features: list[FeatureSpec]) -> dict[str, 
     if column.kind in ("float", "int"):
         lo: float | None = out.get("minimum")
         hi: float | None = out.get("maximum")
-        if any(f.transform == "log1p" for f in features) and (lo is None or lo <= -1):
+        floor = _exclusive_minimum(features)
+        if floor is not None and (lo is None or lo <= floor):
             out.pop("minimum", None)
-            out["exclusiveMinimum"] = -1
+            out["exclusiveMinimum"] = int(floor) if floor.is_integer() else floor
         levels = [_encodable(f) for f in features]
         known = [lv for lv in levels if lv is not None]
         if column.kind == "int" and known:
@@ -63,7 +62,7 @@ def field_schema(column: ColumnRules, features: list[FeatureSpec]) -> dict[str, 
             allowed_list = [c for c in (allowed_list or sorted(enc)) if c in enc]
         if allowed_list is not None:
             out["enum"] = allowed_list
-    if column.nullable and all(_accepts_null(f) for f in features):
+    if column.nullable and all(f.transformer.accepts_missing(f) for f in features):
         out = allow_null(out)
     return out
 
