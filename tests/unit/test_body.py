@@ -162,3 +162,20 @@ def test_a_plain_body_takes_the_fast_path() -> None:
         json.dumps({"features": {**row, "name": "caf\u00e9"}}).encode(),  # escaped, no colon
     ):
         assert body._fast_value(raw, 1001) == json.loads(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sign=st.sampled_from(["", "-"]),
+    whole=st.from_regex(r"\A(0|[1-9][0-9]{0,25})\Z"),
+    fraction=st.from_regex(r"\A[0-9]{0,30}\Z"),
+    exponent=st.none() | st.integers(-350, 350),
+)
+def test_number_literals_read_the_same(
+    sign: str, whole: str, fraction: str, exponent: int | None
+) -> None:
+    # long decimal expansions and extreme exponents: both parsers round correctly or defer
+    text = sign + whole + (f".{fraction}" if fraction else "")
+    if exponent is not None:
+        text += f"e{exponent}"
+    same(f'{{"x": [{text}]}}'.encode())
