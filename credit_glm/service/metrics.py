@@ -179,10 +179,34 @@ def multiprocess_enabled() -> bool:
 
 
 def observe_many(histogram: Histogram, values: np.ndarray) -> None:
-    """``histogram.observe`` of every value (a batch's probabilities)."""
-    observe = histogram.observe
-    for v in values.tolist():
-        observe(v)
+    """``histogram.observe`` of every value (a batch's probabilities), in one write per bucket.
+
+    ``observe`` writes the sum and one bucket per value: two memory-mapped writes each, 1.7 ms
+    for a 1,000-row batch in multiprocess mode. The buckets' counts come from numpy instead
+    (``observe`` puts a value in the first bucket whose upper bound is >= it; a NaN in none),
+    then one ``inc`` per bucket that changed and one of the sum (about 30 us;
+    ``tests/benchmarks/bench_service.py`` measures both in the same run). This reads the
+    histogram's private ``_upper_bounds``, ``_buckets`` and ``_sum`` (prometheus_client has no
+    bulk observe); should they change, the per-value loop is used. A scrape may land between
+    two writes, as between the two writes of one ``observe``.
+    """
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        observe = histogram.observe
+        for v in values.tolist():
+            observe(v)
+        return
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return
+    # a NaN (no bucket) sorts past every bound: the extra last slot, dropped
+    counts = np.bincount(np.searchsorted(bounds, x, side="left"), minlength=len(bounds) + 1)
+    total.inc(float(x.sum()))
+    for bucket, n in zip(buckets, counts[: len(bounds)].tolist(), strict=True):
+        if n:
+            bucket.inc(n)
 
 
 def score_psi(counts: Sequence[float], shares: Sequence[float], edges: Sequence[float]) -> float:
