@@ -22,17 +22,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import joblib
-
 from credit_glm.errors import ArtifactError, ConfigError
 from credit_glm.model_card import CARD_FORMAT, card_problem, seal_card, sha256_hex
-from credit_glm.training import TrainedModel
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
+
+    from credit_glm.training import TrainedModel
+
+# joblib is imported where a pickle is written or read: the service reads only the card.
 
 __all__ = [
     "CARD_NAME",
@@ -66,6 +67,8 @@ def pickle_bytes(trained: TrainedModel, card: Mapping[str, Any]) -> bytes:
         "metrics": trained.metrics,
         "diagnostics": trained.diagnostics,
     }
+    import joblib
+
     buf = io.BytesIO()
     joblib.dump(payload, buf)
     return buf.getvalue()
@@ -256,5 +259,7 @@ def load_pickle(card_path: str | Path) -> dict[str, Any]:
             f"{str(pickle_path)!r} does not match its model card "
             "(sha256 differs): the pair is mismatched"
         )
+    import joblib
+
     payload: dict[str, Any] = joblib.load(io.BytesIO(blob))
     return payload

@@ -21,22 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from credit_glm import metrics as m
-from credit_glm.artifact import load_card, write_artifacts, write_file_atomically
 from credit_glm.config import AppConfig, Mode
 from credit_glm.errors import ArtifactError, ConfigError, CreditGLMError, GateFailure
-from credit_glm.evaluation import gate_failures
-from credit_glm.feature_selection import select_features
-from credit_glm.model_card import build_card, json_safe, score_baseline
+from credit_glm.jsonable import json_safe
 from credit_glm.report import format_evaluation, format_selection, format_training
-from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
-from credit_glm.scoring import ScoringModel
-from credit_glm.tables import file_sha256, read_table
-from credit_glm.training import outcome_vector, sample_metrics, train
+
+# Each mode imports what it needs when it runs (numpy, pandas, pandera and statsmodels for
+# training; the service alone for serving), so that printing a config (``--cfg job``), a
+# config error and ``mode=serve`` do not load the modelling stack.
 
 __all__ = ["BelowLevel", "UnknownKeyError", "check_known_keys", "run", "to_app_config"]
 
@@ -121,11 +116,19 @@ def to_app_config(cfg: DictConfig) -> AppConfig:
 
 
 def _write_json(path: Path, payload: Any) -> None:
+    from credit_glm.artifact import write_file_atomically
+
     text = json.dumps(json_safe(payload), indent=2, allow_nan=False, default=str) + "\n"
     write_file_atomically(path, text.encode("utf-8"))
 
 
 def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[str, Any]:
+    from credit_glm.artifact import write_artifacts
+    from credit_glm.feature_selection import select_features
+    from credit_glm.model_card import build_card
+    from credit_glm.tables import file_sha256, read_table
+    from credit_glm.training import train
+
     frame, resolved = read_table(app.data.path, app.data)
     trained = train(app, frame, select_features)
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -178,6 +181,17 @@ def _run_summary(app: AppConfig, card: dict[str, Any], timings: dict[str, float]
 
 
 def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
+    import numpy as np
+
+    from credit_glm import metrics as m
+    from credit_glm.artifact import load_card
+    from credit_glm.evaluation import gate_failures
+    from credit_glm.model_card import score_baseline
+    from credit_glm.schema import build_schema, data_config_from_dict, validate_frame
+    from credit_glm.scoring import ScoringModel
+    from credit_glm.tables import file_sha256, read_table
+    from credit_glm.training import outcome_vector, sample_metrics
+
     card = load_card(app.paths.model)
     data = data_config_from_dict(card["schema"])
     frame, resolved = read_table(app.data.path, data)

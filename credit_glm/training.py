@@ -12,22 +12,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from credit_glm import metrics as m
 from credit_glm.config import AppConfig, ColumnType, DataConfig
-from credit_glm.diagnostics import coefficient_table, collinearity_report, fit_statistics
 from credit_glm.errors import DataError, ValidationFailed
 from credit_glm.evaluation import gate_failures
 from credit_glm.features import ModelSpec, design_matrix, fit_feature_spec
-from credit_glm.glm import GLMFit, fit_glm
 from credit_glm.jsonable import json_safe
-from credit_glm.schema import build_schema, validate_frame
-from credit_glm.scoring import ScoringModel
 from credit_glm.split import Split, split_rows
+
+if TYPE_CHECKING:
+    from credit_glm.glm import GLMFit
+    from credit_glm.scoring import ScoringModel
+
+# The fitting stack (statsmodels, scipy.stats, pandera) is imported by the functions that use
+# it: the artifact store and the model card import this module for its types, and the service
+# loads cards without fitting anything.
 
 __all__ = ["SelectionOutcome", "TrainedModel", "outcome_vector", "sample_metrics", "train"]
 
@@ -95,6 +98,8 @@ def outcome_vector(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
 
 def sample_metrics(y: np.ndarray, p: np.ndarray, config: AppConfig) -> dict[str, Any]:
     """Discrimination, calibration and the decision at the cut-off for one sample."""
+    from credit_glm import metrics as m
+
     ev = config.evaluation
     out: dict[str, Any] = dict(m.binary_metrics(y, p, groups=ev.calibration_groups))
     out["calibration"] = m.calibration_table(y, p, groups=ev.calibration_groups)
@@ -153,6 +158,12 @@ def train(
     ValidationFailed, DataError, ConfigError, ModelFitError
         Each naming what is wrong. Gate failures do not raise: they are in the result.
     """
+    from credit_glm import metrics as m
+    from credit_glm.diagnostics import coefficient_table, collinearity_report, fit_statistics
+    from credit_glm.glm import fit_glm
+    from credit_glm.schema import build_schema, validate_frame
+    from credit_glm.scoring import ScoringModel
+
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     data = config.data
