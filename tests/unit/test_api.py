@@ -19,6 +19,7 @@ from credit_glm.artifact import load_card
 from credit_glm.config import Criterion, SelectionConfig
 from credit_glm.errors import ConfigError, ModelFitError, ValidationFailed
 from credit_glm.feature_selection import select_features
+from credit_glm.features import design_matrix
 from credit_glm.scoring import ScoringModel
 from credit_glm.training import train
 
@@ -240,3 +241,19 @@ def test_separation_names_the_suspect_term_and_its_column(frame: pd.DataFrame) -
     msg = str(err.value)
     assert "separation" in msg
     assert "purpose[retraining] from feature 'purpose' (column 'purpose')" in msg
+
+
+def test_fit_and_predict_proba_agree_with_a_direct_statsmodels_fit(frame: pd.DataFrame) -> None:
+    import statsmodels.api as sm
+
+    selector = GLMModelSelector(_config(split="none")).fit(frame)  # every row trains
+    table = frame.assign(region=frame["region"].astype(str), purpose=frame["purpose"].astype(str))
+    X = design_matrix(selector.spec_, table)
+    y = frame["default_flag"].to_numpy(dtype=float)
+    reference = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+    terms = selector.spec_.terms
+    np.testing.assert_allclose(
+        [selector.coefficients_[t] for t in terms], reference.params, rtol=1e-7, atol=1e-9
+    )
+    p = selector.predict_proba(frame.drop(columns=["default_flag"]))
+    np.testing.assert_allclose(p, reference.predict(X), rtol=1e-9, atol=1e-12)
