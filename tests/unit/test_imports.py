@@ -94,6 +94,7 @@ def test_a_model_card_is_read_without_statsmodels_or_joblib() -> None:
 
 
 def test_the_public_names_load_on_first_use() -> None:
+    assert set(credit_glm._HOMES) == set(credit_glm.__all__)  # each public name has a home
     for name in credit_glm.__all__:
         value = getattr(credit_glm, name)
         assert getattr(sys.modules[value.__module__], name) is value  # its defining module's
