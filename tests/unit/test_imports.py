@@ -59,7 +59,7 @@ def _run_main(*args: str) -> str:
 def test_the_probe_sees_a_heavy_import() -> None:
     # the checks below could not fail if the probe missed what a module imports
     assert {"statsmodels", "scipy"} <= _loaded_after("import credit_glm.glm")
-    assert {"pandas", "pandera"} <= _loaded_after("from credit_glm import GLMModelSelector")
+    assert "pandas" in _loaded_after("from credit_glm import GLMModelSelector")
 
 
 @pytest.mark.parametrize(
@@ -85,6 +85,17 @@ def test_printing_the_config_loads_no_modelling_stack(
     args: tuple[str, ...], tmp_path: Path
 ) -> None:
     assert _loaded_after(_run_main(*args), cwd=tmp_path) == set()
+
+
+def test_the_service_imports_neither_statsmodels_nor_joblib() -> None:
+    # every module serve() imports: the service scores from the JSON card, no pickle, no fit
+    loaded = _loaded_after(
+        "import credit_glm.service.server, credit_glm.service.admin, credit_glm.service.app, "
+        "credit_glm.service.gunicorn_app, credit_glm.service.logs, credit_glm.service.model, "
+        "credit_glm.service.readiness"
+    )
+    assert "flask" in loaded  # the probe saw the service itself
+    assert not loaded & {"statsmodels", "joblib"}
 
 
 def test_a_model_card_is_read_without_statsmodels_or_joblib() -> None:
