@@ -317,16 +317,18 @@ def test_cli_json_outputs_are_written_through_the_atomic_writer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a JSON output of a run (metrics.json, evaluation.json) is one write_file_atomically call
+    # (cli imports it from the artifact store when it writes, so the spy goes there)
+    import credit_glm.artifact as artifact
     import credit_glm.cli as cli
 
     calls: list[Path] = []
-    real = cli.write_file_atomically
+    real = artifact.write_file_atomically
 
     def spy(path: str | Path, data: bytes) -> Path:
         calls.append(Path(path))
         return real(path, data)
 
-    monkeypatch.setattr(cli, "write_file_atomically", spy)
+    monkeypatch.setattr(artifact, "write_file_atomically", spy)
     cli._write_json(tmp_path / "metrics.json", {"auc": float("nan"), "n": 3})
     assert calls == [tmp_path / "metrics.json"]
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"auc": None, "n": 3}
