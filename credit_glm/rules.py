@@ -332,6 +332,10 @@ class TypeRule:
         return f"<type {self.column_type.value}>"
 
 
+# the largest magnitude below which every integer is a float64 exactly
+_EXACT_INT: Final = 2**53
+
+
 class FloatType(TypeRule):
     column_type = ColumnType.float
     dtype = "float64"
@@ -357,7 +361,11 @@ class FloatType(TypeRule):
 
     def as_sent(self, column: ColumnRules) -> Fast:
         lo, hi = column.bounds
-        return lambda v: (type(v) is float or type(v) is int) and lo <= v <= hi
+        # an int passes as sent only where float() keeps it (|v| <= 2**53): it is read unchanged
+        return lambda v: (
+            (type(v) is float or (type(v) is int and -_EXACT_INT <= v <= _EXACT_INT))
+            and lo <= v <= hi
+        )
 
     def column_as_sent(self, column: ColumnRules) -> FastColumn:
         lo, hi = column.bounds

@@ -241,3 +241,10 @@ def test_the_table_and_the_validator_import_without_pandera_or_pandas() -> None:
         "assert 'pandera' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_integer_a_float_cannot_hold_takes_the_full_path() -> None:
+    column = COLUMNS["income"]
+    one = column.type.as_sent(column)
+    assert one(2**53) and not one(2**53 + 1) and not one(-(2**53) - 1)
+    assert column.type.read(2**53 + 1) == float(2**53 + 1) != 2**53 + 1
