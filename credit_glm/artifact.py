@@ -17,11 +17,11 @@ import fcntl
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from credit_glm.atomic_files import fsync_directory, write_temp
 from credit_glm.errors import ArtifactError, ConfigError
 from credit_glm.model_card import CARD_FORMAT, card_problem, seal_card, sha256_hex
 
@@ -44,7 +44,6 @@ __all__ = [
     "read_signing_key",
     "read_trusted_keys",
     "write_artifacts",
-    "write_file_atomically",
 ]
 
 PICKLE_NAME = "glm_model.joblib"
@@ -72,49 +71,6 @@ def pickle_bytes(trained: TrainedModel, card: Mapping[str, Any]) -> bytes:
     buf = io.BytesIO()
     joblib.dump(payload, buf)
     return buf.getvalue()
-
-
-def _write_temp(directory: Path, name: str, data: bytes) -> Path:
-    """``data`` in a new temporary file next to its final name, flushed to disk."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the renames in ``directory`` durable (the directory entry itself is data)."""
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def write_file_atomically(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never a
-    part: a temporary file in the same directory, flushed and fsynced, then ``os.replace``d
-    over ``path`` and the directory fsynced. The temporary file is removed on any failure.
-
-    Every file the package writes goes through here or, for the artifact pair that must be
-    replaced together under a lock, through the same temporary-file step.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(path.parent, path.name, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-    return path
 
 
 @contextlib.contextmanager
@@ -148,16 +104,16 @@ def write_artifacts(
 
         card = sign_card(card, signing_key)
     text = json.dumps(card, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
-    tmp_pickle = _write_temp(directory, PICKLE_NAME, blob)
+    tmp_pickle = write_temp(directory, PICKLE_NAME, blob)
     try:
-        tmp_card = _write_temp(directory, CARD_NAME, text.encode("utf-8"))
+        tmp_card = write_temp(directory, CARD_NAME, text.encode("utf-8"))
     except BaseException:
         tmp_pickle.unlink(missing_ok=True)
         raise
     with _locked(directory):
         os.replace(tmp_pickle, directory / PICKLE_NAME)
         os.replace(tmp_card, directory / CARD_NAME)
-        _fsync_directory(directory)
+        fsync_directory(directory)
     return directory / PICKLE_NAME, directory / CARD_NAME, card
 
 

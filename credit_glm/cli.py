@@ -116,7 +116,7 @@ def to_app_config(cfg: DictConfig) -> AppConfig:
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    from credit_glm.artifact import write_file_atomically
+    from credit_glm.atomic_files import write_file_atomically
 
     text = json.dumps(json_safe(payload), indent=2, allow_nan=False, default=str) + "\n"
     write_file_atomically(path, text.encode("utf-8"))

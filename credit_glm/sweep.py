@@ -19,6 +19,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from credit_glm.atomic_files import write_file_atomically
+
 __all__ = ["COLUMNS", "SweepSummary", "collect_jobs", "format_table"]
 
 COLUMNS = (
@@ -105,9 +107,9 @@ class SweepSummary(Callback):
         writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
         writer.writeheader()
         writer.writerows(rows)
-        (sweep_dir / "summary.csv").write_text(buf.getvalue())
+        write_file_atomically(sweep_dir / "summary.csv", buf.getvalue().encode("utf-8"))
         table = format_table(rows)
-        (sweep_dir / "summary.md").write_text(table + "\n")
+        write_file_atomically(sweep_dir / "summary.md", (table + "\n").encode("utf-8"))
         print(f"\nsweep summary ({sweep_dir / 'summary.csv'}):\n{table}")
         failed = [r["job"] for r in rows if not str(r["status"]).startswith("ok")]
         if failed:

@@ -282,7 +282,7 @@ def test_a_missing_card_names_the_key_that_locates_it(tmp_path: Path) -> None:
 def test_write_file_atomically_replaces_whole_files_and_fsyncs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from credit_glm.artifact import write_file_atomically
+    from credit_glm.atomic_files import write_file_atomically
 
     synced: list[int] = []
     real_fsync = os.fsync
@@ -298,7 +298,7 @@ def test_write_file_atomically_replaces_whole_files_and_fsyncs(
 def test_write_file_atomically_leaves_the_old_file_when_the_rename_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from credit_glm.artifact import write_file_atomically
+    from credit_glm.atomic_files import write_file_atomically
 
     target = tmp_path / "out.json"
     target.write_bytes(b"old")
@@ -317,8 +317,8 @@ def test_cli_json_outputs_are_written_through_the_atomic_writer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a JSON output of a run (metrics.json, evaluation.json) is one write_file_atomically call
-    # (cli imports it from the artifact store when it writes, so the spy goes there)
-    import credit_glm.artifact as artifact
+    # (cli imports it from its module when it writes, so the spy goes there)
+    import credit_glm.atomic_files as artifact
     import credit_glm.cli as cli
 
     calls: list[Path] = []

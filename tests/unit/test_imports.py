@@ -78,8 +78,8 @@ def test_the_entry_points_import_nothing_heavy(module: str) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("--cfg", "job"), ("--help",), ("glm=no_such_option",)],
-    ids=["cfg-job", "help", "composition-error"],
+    [("--cfg", "job"), ("--help",), ("glm=no_such_option",), ("split.test_size=2",)],
+    ids=["cfg-job", "help", "composition-error", "config-value-error"],
 )
 def test_printing_the_config_loads_no_modelling_stack(
     args: tuple[str, ...], tmp_path: Path
