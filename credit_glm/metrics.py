@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from credit_glm.scoring import declines
+
 __all__ = [
     "HosmerLemeshowGroup",
     "HosmerLemeshowResult",
@@ -803,7 +805,7 @@ def confusion_at_cutoff(
     threshold = float(cutoff)
     if not math.isfinite(threshold):
         raise ValueError(f"confusion_at_cutoff: cutoff must be finite, got {cutoff!r}")
-    predicted = p_arr >= threshold
+    predicted = declines(p_arr, threshold)  # a predicted event is a declined applicant
     event = y_arr == 1.0
     tp = int(np.sum(predicted & event))
     fp = int(np.sum(predicted & ~event))

@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from credit_glm.config import ServingConfig
 from credit_glm.errors import ValidationFailed
+from credit_glm.rules import REQUIRED
 from credit_glm.scoring import ACCEPT, DECLINE, decisions, declines
 from credit_glm.service import metrics as m
 from credit_glm.service.admin import public_model_info
@@ -172,7 +173,7 @@ def _envelope(body: Any, key: str, kind: type) -> Any:
         )
     errors = unknown_field_errors(body, (key,), "field not allowed here")
     if key not in body:
-        errors.append(FieldError(key, "required", "required field is missing"))
+        errors.append(FieldError(key, REQUIRED.name, REQUIRED.message))
     elif not isinstance(body[key], kind):
         errors.append(FieldError(key, "type", f"expected {expected}", echo_value(body[key])))
     if errors:
