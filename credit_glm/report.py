@@ -18,6 +18,9 @@ _CRITERIA = {
     Criterion.cv_logloss: ("cross-validated log loss", 1.0),
     Criterion.pvalue: ("largest likelihood-ratio p-value of a kept feature", 1.0),
 }
+# Cards written before selection took the config's criterion names recorded the engine's:
+# their AUC is negated too, so it is read under its present name.
+_RECORDED_BEFORE = {"auc": Criterion.cv_auc.value, "log_loss": Criterion.cv_logloss.value}
 _HOW = {
     "exhaustive": "best subset, exact",
     "random": "random subsets",
@@ -98,7 +101,7 @@ def format_selection(card: Mapping[str, Any]) -> str:
                 f"    {', '.join(chosen)}",
             ]
         )
-    criterion = sel["criterion"]
+    criterion = _RECORDED_BEFORE.get(sel["criterion"], sel["criterion"])
     name, sign = _CRITERIA.get(criterion, (criterion, 1.0))
     value = sel.get("criterion_value")
     shown = "-" if value is None else f"{sign * value:.4f}"

@@ -75,3 +75,18 @@ def test_skipped_subsets_are_broken_down() -> None:
         "  subsets: 8 subsets in the space, 5 fitted, 3 pruned, 3 skipped "
         "(2 separated, 1 broke a constraint)"
     )
+
+
+def test_a_card_recorded_with_the_engines_old_criterion_name_reads_the_same() -> None:
+    sel = {
+        "strategy": "exhaustive",
+        "criterion": "auc",
+        "criterion_value": -0.78125,
+        "aic": 101.5,
+        "bic": 110.25,
+        "counts": _counts(),
+        "wall_time": 1.0,
+    }
+    text = format_selection(_card(sel, criterion="cv_auc"))
+    assert text.splitlines()[0] == "selection: exhaustive (best subset, exact) by cv_auc"
+    assert "cross-validated AUC = 0.781" in text and "-0.78" not in text
