@@ -12,7 +12,6 @@ A model is never silently bad: a fit that did not converge, or whose fitted prob
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ import numpy as np
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-from credit_glm.config import GLMConfig, Link
+from credit_glm.config import Criterion, GLMConfig, Link
 from credit_glm.errors import ModelFitError
 from credit_glm.links import inverse_link
+from credit_glm.selection.criteria import information_criterion
 from credit_glm.separation import SEPARATION_EPS, n_separated
 
 __all__ = ["GLMFit", "binomial_family", "dependent_terms", "fit_glm"]
@@ -246,8 +246,8 @@ def fit_glm(
         llf=llf,
         llnull=llnull,
         deviance=deviance,
-        aic=-2.0 * llf + 2.0 * k,
-        bic=-2.0 * llf + k * math.log(n_obs),
+        aic=information_criterion(Criterion.aic, llf, k, n_obs),
+        bic=information_criterion(Criterion.bic, llf, k, n_obs),
         n_obs=n_obs,
         n_params=k,
         converged=converged,

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from credit_glm.config import Criterion
 
-from .criteria import penalty_per_column
+from .criteria import information_criterion
 from .engine import Counts, Entry, Evaluator, rank_entries
 from .result import PathStep, RankedSubset, SelectionCounts, SelectionResult
 
@@ -191,8 +191,8 @@ def build_result(
         columns=tuple(int(c) for c in space.columns(key)),
         criterion_value=float(criterion_value),
         llf=float(llf),
-        aic=float(-2.0 * llf + penalty_per_column(Criterion.aic, n_obs) * fit.k),
-        bic=float(-2.0 * llf + penalty_per_column(Criterion.bic, n_obs) * fit.k),
+        aic=float(information_criterion(Criterion.aic, llf, fit.k, n_obs)),
+        bic=float(information_criterion(Criterion.bic, llf, fit.k, n_obs)),
         path=tuple(path),
         top=top,
         counts=SelectionCounts(

@@ -24,6 +24,7 @@ __all__ = [
     "CV_CRITERIA",
     "INFORMATION_CRITERIA",
     "CrossValidation",
+    "information_criterion",
     "make_folds",
     "parse_criterion",
 ]
@@ -124,3 +125,9 @@ def penalty_per_column(criterion: Criterion, n_obs: float) -> float:
     if criterion is Criterion.bic:
         return math.log(n_obs)
     raise ValueError(f"{criterion!r} is not an information criterion")
+
+
+def information_criterion(criterion: Criterion, llf: float, k: int, n_obs: float) -> float:
+    """``-2 llf + penalty * k``: AIC or BIC of a fit with ``k`` coefficients on ``n_obs``
+    observations (the sum of the weights)."""
+    return -2.0 * llf + penalty_per_column(criterion, n_obs) * k
