@@ -37,24 +37,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_service import _train  # noqa: E402  (the same trained card for every service benchmark)
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _train(workdir: Path) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "credit_glm",
-            "verbose=false",
-            f"paths.models_dir={workdir / 'models'}",
-            f"hydra.run.dir={workdir / 'outputs' / 'train'}",
-        ],
-        cwd=workdir,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return workdir / "models" / "glm_model.json"
 
 
 def _module_at(revision: str, path: str, name: str, workdir: Path) -> ModuleType:
