@@ -60,6 +60,7 @@ class Mode(StrEnum):
     evaluate = "evaluate"
     score = "score"
     serve = "serve"
+    export = "export"
 
 
 class ColumnType(StrEnum):
@@ -643,6 +644,79 @@ class ServingConfig:
             )
 
 
+class Rounding(StrEnum):
+    """How points are rounded: ``none`` keeps them as floats; ``integer`` rounds each
+    attribute's points (and the base points) half away from zero, and the score is their sum."""
+
+    none = "none"
+    integer = "integer"
+
+
+class ReasonMethod(StrEnum):
+    """What a feature's points are compared against to find the reasons for a score."""
+
+    max = "max"  # the most points the feature gave any training applicant
+    mean = "mean"  # the feature's (weighted) mean points over the training applicants
+
+
+@dataclass
+class ScorecardConfig:
+    """Points scaling: ``base_score`` points at good:bad odds of ``base_odds``:1, and ``pdo``
+    points more for each doubling of those odds (Siddiqi 2006, ch. 6)."""
+
+    base_score: float = 600.0
+    base_odds: float = 50.0
+    pdo: float = 20.0
+    rounding: Rounding = Rounding.none
+
+    def __post_init__(self) -> None:
+        for key in ("base_score", "base_odds", "pdo"):
+            if not math.isfinite(getattr(self, key)):
+                raise ConfigError(f"scorecard.{key}", "must be a finite number")
+        if self.base_odds <= 0:
+            raise ConfigError("scorecard.base_odds", "must be positive (good:bad odds)")
+        if self.pdo <= 0:
+            raise ConfigError("scorecard.pdo", "must be positive (points to double the odds)")
+
+
+@dataclass
+class ReasonCode:
+    code: str = MISSING
+    text: str | None = None  # default: the feature's description (or name) and the bin label
+
+
+@dataclass
+class ReasonsConfig:
+    """Reason codes: the features that cost an applicant the most points."""
+
+    max: int = 4  # US Regulation B / FCRA: up to four principal reasons
+    method: ReasonMethod = ReasonMethod.max
+    # feature name -> its code and text
+    codes: dict[str, ReasonCode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max <= 20:
+            raise ConfigError("reasons.max", "must lie in [0, 20]")
+
+
+class ExportFormat(StrEnum):
+    sql = "sql"
+
+
+@dataclass
+class ExportConfig:
+    """``mode=export``: the model written for another engine."""
+
+    format: ExportFormat = ExportFormat.sql
+    path: str = "scorecard.sql"
+    # the table the SELECT reads; its columns are the schema's
+    table: str = "applications"
+
+    def __post_init__(self) -> None:
+        if not self.table:
+            raise ConfigError("export.table", "must name a table")
+
+
 @dataclass
 class PathsConfig:
     # Promoted artifacts (relative to the directory the command runs from).
@@ -665,6 +739,9 @@ class AppConfig:
     serving: ServingConfig = MISSING
     random: RandomConfig = field(default_factory=RandomConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    scorecard: ScorecardConfig = field(default_factory=ScorecardConfig)
+    reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     # Print the coefficient table and metrics on the terminal.
     verbose: bool = True
 
