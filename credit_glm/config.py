@@ -103,6 +103,25 @@ class Transform(StrEnum):
     standardize = "standardize"  # (x - training mean) / training sd (ddof=1)
     bins = "bins"  # explicit cut points; one indicator per bin but the reference
     onehot = "onehot"  # categorical; one indicator per level but the reference
+    woe = "woe"  # supervised bins (or declared ones), each encoded by its weight of evidence
+
+
+class BinningMode(StrEnum):
+    """How a ``woe`` feature gets its bins."""
+
+    auto = "auto"  # fitted on the training split (optimal binning under the constraints)
+    fixed = "fixed"  # the declared `cuts` (numeric) or `groups` (category)
+
+
+class WoeTrend(StrEnum):
+    """The shape the event rate must take across a numeric ``woe`` feature's bins."""
+
+    auto = "auto"  # the better (higher IV) of ascending and descending
+    ascending = "ascending"
+    descending = "descending"
+    peak = "peak"  # up then down
+    valley = "valley"  # down then up
+    none = "none"  # unconstrained
 
 
 class MissingPolicy(StrEnum):
@@ -112,7 +131,7 @@ class MissingPolicy(StrEnum):
     median = "median"  # numeric: replace by the training median
     mean = "mean"  # numeric: replace by the training mean
     value = "value"  # numeric: replace by `fill_value`
-    level = "level"  # onehot/bins: missing is a level of its own ("<missing>")
+    level = "level"  # onehot/bins/woe: missing is a level (bin) of its own ("<missing>")
 
 
 class UnseenPolicy(StrEnum):
@@ -271,7 +290,14 @@ class FeatureConfig:
     lower: float | None = None  # clip
     upper: float | None = None  # clip
     divisor: float | None = None  # scale: the column is divided by it
-    cuts: list[float] | None = None  # bins: right-open intervals (-inf, c1), [c1, c2), ...
+    cuts: list[float] | None = None  # bins, woe: right-open intervals (-inf, c1), [c1, c2), ...
+    # woe: how the bins are found (default auto), and the constraints of `bins: auto`
+    bins: BinningMode | None = None
+    max_bins: int | None = None  # default 6
+    min_bin_share: float | None = None  # default 0.05 of the non-missing training rows
+    trend: WoeTrend | None = None  # default auto (numeric columns)
+    # woe with `bins: fixed` on a category column: the groups of categories, one bin each
+    groups: list[list[Any]] | None = None
     # onehot level / bin label left out; default: the largest. Text (Any: see `_text`).
     reference: Any = None
     # onehot: coarse classing, new level -> the raw levels it merges (e.g. rare purposes)
@@ -310,14 +336,19 @@ class FeaturesConfig:
                     raise ConfigError(f"{key}.lower", "must be below `upper`")
             elif feat.lower is not None or feat.upper is not None:
                 raise ConfigError(f"{key}.lower", "`lower`/`upper` apply to transform=clip only")
+            _check_woe_keys(key, feat)
             if t is Transform.bins:
-                cuts = feat.cuts or []
-                if not cuts:
+                if not feat.cuts:
                     raise ConfigError(f"{key}.cuts", "transform=bins needs at least one cut point")
-                if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
-                    raise ConfigError(f"{key}.cuts", "cut points must increase strictly")
-            elif feat.cuts is not None:
-                raise ConfigError(f"{key}.cuts", "`cuts` apply to transform=bins only")
+            elif feat.cuts is not None and not (
+                t is Transform.woe and feat.bins is BinningMode.fixed
+            ):
+                raise ConfigError(
+                    f"{key}.cuts", "`cuts` apply to transform=bins and to woe with bins: fixed"
+                )
+            cuts = feat.cuts or []
+            if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
+                raise ConfigError(f"{key}.cuts", "cut points must increase strictly")
             if t is Transform.scale:
                 if feat.divisor is None or not math.isfinite(feat.divisor) or feat.divisor == 0:
                     raise ConfigError(f"{key}.divisor", "scale needs a finite, non-zero `divisor`")
@@ -330,9 +361,12 @@ class FeaturesConfig:
                 raise ConfigError(
                     f"{key}.missing", f"{feat.missing.value} is for numeric features; use `level`"
                 )
-            if t not in (Transform.onehot, Transform.bins):
+            if t not in (Transform.onehot, Transform.bins, Transform.woe):
                 if feat.missing is MissingPolicy.level:
-                    raise ConfigError(f"{key}.missing", "`level` is for onehot or bins features")
+                    raise ConfigError(
+                        f"{key}.missing", "`level` is for onehot, bins or woe features"
+                    )
+            if t not in (Transform.onehot, Transform.bins):
                 if feat.reference is not None:
                     raise ConfigError(f"{key}.reference", "only onehot and bins have a reference")
             if feat.merge and t is not Transform.onehot:
@@ -342,6 +376,63 @@ class FeaturesConfig:
                 raise ConfigError(f"{key}.merge", "a raw level is merged into two groups")
             if feat.expected_sign not in (None, 1, -1):
                 raise ConfigError(f"{key}.expected_sign", "must be 1, -1 or null")
+
+
+_WOE_ONLY = ("bins", "max_bins", "min_bin_share", "trend", "groups")
+
+
+def _check_woe_keys(key: str, feat: FeatureConfig) -> None:
+    """The binning keys of a ``woe`` feature: set only on one, consistent with ``bins``."""
+    if feat.transform is not Transform.woe:
+        for name in _WOE_ONLY:
+            if getattr(feat, name) is not None:
+                raise ConfigError(f"{key}.{name}", f"`{name}` applies to transform=woe only")
+        return
+    if feat.bins is not None:
+        feat.bins = _choice(f"{key}.bins", BinningMode, feat.bins)
+    if feat.trend is not None:
+        feat.trend = _choice(f"{key}.trend", WoeTrend, feat.trend)
+    if feat.bins is None:
+        feat.bins = BinningMode.fixed if (feat.cuts or feat.groups) else BinningMode.auto
+    if feat.bins is BinningMode.fixed:
+        if not feat.cuts and not feat.groups:
+            raise ConfigError(
+                f"{key}.bins", "bins: fixed needs `cuts` (numeric) or `groups` (category)"
+            )
+        if feat.cuts and feat.groups:
+            raise ConfigError(f"{key}.groups", "declare `cuts` or `groups`, not both")
+        for name in ("max_bins", "min_bin_share", "trend"):
+            if getattr(feat, name) is not None:
+                raise ConfigError(f"{key}.{name}", f"`{name}` applies to bins: auto only")
+    elif feat.groups is not None:
+        raise ConfigError(f"{key}.groups", "`groups` apply to bins: fixed only")
+    if feat.max_bins is not None and not 2 <= feat.max_bins <= 50:
+        raise ConfigError(f"{key}.max_bins", "must lie in [2, 50]")
+    if feat.min_bin_share is not None and not 0.0 < feat.min_bin_share <= 0.5:
+        raise ConfigError(f"{key}.min_bin_share", "must lie in (0, 0.5]")
+    if feat.groups is not None:
+        feat.groups = [
+            [_text(f"{key}.groups[{i}][{j}]", v) for j, v in enumerate(g)]
+            for i, g in enumerate(feat.groups)
+        ]
+        flat = [v for g in feat.groups for v in g]
+        if any(not g for g in feat.groups) or len(flat) != len(set(flat)):
+            raise ConfigError(
+                f"{key}.groups", "every group needs a category, and a category one group only"
+            )
+    if feat.expected_sign is not None and feat.expected_sign != 1:
+        raise ConfigError(
+            f"{key}.expected_sign",
+            "a woe feature's sign is +1 by its convention, ln(%event / %non-event): "
+            "a riskier bin has a larger WoE",
+        )
+
+
+class WrongSign(StrEnum):
+    """What training does with a feature whose fitted coefficient has the wrong sign."""
+
+    fail = "fail"  # stop, naming the feature, its coefficient and its univariate direction
+    drop = "drop"  # drop it (the worst first) and refit, recorded in the audit trail
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,6 +476,10 @@ class SelectionConfig:
     max_vif: float | None = None  # GVIF^(1/df) of every kept feature
     max_pvalue: float | None = None  # Wald p-value of every kept term
     enforce_expected_signs: bool = True  # features.<f>.expected_sign, when declared
+    # the final fit: a coefficient against its expected sign (woe: always +1) fails or drops
+    wrong_sign: WrongSign = WrongSign.fail
+    # drop features whose information value (woe features) is below this before any search
+    min_iv: float | None = None
     # stepwise / forward / backward with criterion=pvalue
     p_enter: float = 0.05
     p_remove: float = 0.10
@@ -425,6 +520,8 @@ class SelectionConfig:
             raise ConfigError("selection.cv_folds", "must be at least 1")
         if not 0.0 < self.holdout_size < 1.0:
             raise ConfigError("selection.holdout_size", "must lie in (0, 1)")
+        if self.min_iv is not None and not self.min_iv >= 0.0:
+            raise ConfigError("selection.min_iv", "must be non-negative")
         if self.n_jobs == 0 or self.n_jobs < -1:
             raise ConfigError("selection.n_jobs", "must be a positive count or -1 (all cores)")
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from credit_glm.config import DataConfig, FeaturesConfig, MissingPolicy, UnseenPolicy
 from credit_glm.errors import ConfigError, SchemaViolation, ValidationFailed
-from credit_glm.transforms import MISSING_LEVEL, FeatureTransform, transform_named
+from credit_glm.transforms import MISSING_LEVEL, FeatureTransform, FitOutcome, transform_named
 
 __all__ = [
     "MISSING_LEVEL",
@@ -38,7 +38,8 @@ __all__ = [
 
 INTERCEPT = "Intercept"
 # written to the card only when set, so cards of models without them are unchanged
-_OPTIONAL_FIELDS = ("divisor", "mean", "sd")
+_OPTIONAL_FLOATS = ("divisor", "mean", "sd", "iv", "smoothing")
+_OPTIONAL_FIELDS = (*_OPTIONAL_FLOATS, "trend", "groups", "bin_table")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,14 @@ class FeatureSpec:
     divisor: float | None = None  # scale
     mean: float | None = None  # standardize: the training mean
     sd: float | None = None  # standardize: the training standard deviation (ddof=1)
+    # woe: the category groups (one bin each; numeric columns bin by `cuts`), and per bin, then
+    # the missing bin (then, for categories, the unseen one): label, training rows, weighted
+    # events and non-events, WoE
+    groups: tuple[tuple[str, ...], ...] | None = None
+    bin_table: tuple[tuple[str, int, float, float, float], ...] | None = None
+    iv: float | None = None  # woe: information value over the bins
+    trend: str | None = None  # woe: the event-rate trend the bins follow
+    smoothing: float | None = None  # woe: pseudo-count of the WoE smoothing
 
     @property
     def known_levels(self) -> tuple[str, ...]:
@@ -136,11 +145,24 @@ class ModelSpec:
                         "cuts": tuple(float(c) for c in f["cuts"]),
                         "levels": tuple(f["levels"]),
                         "merge": tuple((str(a), str(b)) for a, b in f.get("merge", ())),
-                        **{k: float(f[k]) for k in _OPTIONAL_FIELDS if f.get(k) is not None},
+                        **{k: float(f[k]) for k in _OPTIONAL_FLOATS if f.get(k) is not None},
+                        **_woe_fields(f),
                     }
                 )
             )
         return cls(features=tuple(feats), intercept=bool(raw["intercept"]))
+
+
+def _woe_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if raw.get("groups") is not None:
+        out["groups"] = tuple(tuple(str(v) for v in g) for g in raw["groups"])
+    if raw.get("bin_table") is not None:
+        out["bin_table"] = tuple(
+            (str(lbl), int(n), float(e), float(ne), float(w))
+            for lbl, n, e, ne, w in raw["bin_table"]
+        )
+    return out
 
 
 def _feature_dict(f: FeatureSpec) -> dict[str, Any]:
@@ -150,6 +172,8 @@ def _feature_dict(f: FeatureSpec) -> dict[str, Any]:
         "cuts": list(f.cuts),
         "levels": list(f.levels),
         "merge": [list(p) for p in f.merge],
+        "groups": None if f.groups is None else [list(g) for g in f.groups],
+        "bin_table": None if f.bin_table is None else [list(r) for r in f.bin_table],
     }
     for key in _OPTIONAL_FIELDS:
         if out[key] is None:
@@ -160,11 +184,17 @@ def _feature_dict(f: FeatureSpec) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # fitting the spec
 # ---------------------------------------------------------------------------------------------
-def fit_feature_spec(features: FeaturesConfig, data: DataConfig, train: pd.DataFrame) -> ModelSpec:
+def fit_feature_spec(
+    features: FeaturesConfig,
+    data: DataConfig,
+    train: pd.DataFrame,
+    outcome: FitOutcome | None = None,
+) -> ModelSpec:
     """Freeze the feature declaration against the training sample.
 
     Each feature's transform (:data:`credit_glm.transforms.TRANSFORMS`) checks the column's
-    declared type and fits its parameters on the training column.
+    declared type and fits its parameters on the training column; a supervised one (``woe``)
+    also on ``outcome``, the training target row for row.
 
     Raises
     ------
@@ -185,7 +215,8 @@ def fit_feature_spec(features: FeaturesConfig, data: DataConfig, train: pd.DataF
         transform = transform_named(cfg.transform.value)
         declared = data.columns[col_name]
         transform.check_column(key, col_name, declared)
-        params = transform.fit(key, name, cfg, train[col_name], declared)
+        params = transform.fit(key, name, cfg, train[col_name], declared, outcome)
+        expected_sign = params.pop("expected_sign", cfg.expected_sign)
         specs.append(
             FeatureSpec(
                 name=name,
@@ -194,7 +225,7 @@ def fit_feature_spec(features: FeaturesConfig, data: DataConfig, train: pd.DataF
                 missing=cfg.missing.value,
                 unseen=cfg.unseen.value,
                 unseen_level=cfg.unseen_level,
-                expected_sign=cfg.expected_sign,
+                expected_sign=expected_sign,
                 **params,
             )
         )

@@ -18,11 +18,14 @@ import numpy as np
 import pandas as pd
 
 from credit_glm.config import AppConfig, ColumnType, DataConfig
-from credit_glm.errors import DataError, ValidationFailed
+from credit_glm.config import WrongSign as WrongSignPolicy
+from credit_glm.errors import ConfigError, DataError, ModelFitError, ValidationFailed
 from credit_glm.evaluation import gate_failures
 from credit_glm.features import ModelSpec, design_matrix, fit_feature_spec
 from credit_glm.jsonable import json_safe
+from credit_glm.sign_gate import wrong_signs
 from credit_glm.split import Split, split_rows
+from credit_glm.transforms import FitOutcome
 
 if TYPE_CHECKING:
     from credit_glm.glm import GLMFit
@@ -146,6 +149,30 @@ def _every_row(spec: ModelSpec, frame: pd.DataFrame, first: ValidationFailed) ->
     return first
 
 
+def _information_prefilter(
+    config: AppConfig, spec: ModelSpec
+) -> tuple[ModelSpec, dict[str, float]]:
+    """``spec`` without the features whose information value is below ``selection.min_iv``
+    (only features with an IV, the ``woe`` ones, are filtered), and those features' IVs."""
+    min_iv = config.selection.min_iv
+    if min_iv is None:
+        return spec, {}
+    low = {f.name: f.iv for f in spec.features if f.iv is not None and f.iv < min_iv}
+    forced = sorted(set(low) & set(config.selection.force_in))
+    if forced:
+        raise ConfigError(
+            "selection.min_iv",
+            f"features {forced} are forced in but their information value is below {min_iv}: "
+            + ", ".join(f"{n}={low[n]:.4f}" for n in forced),
+        )
+    kept = [n for n in spec.feature_names if n not in low]
+    if not kept:
+        raise ConfigError(
+            "selection.min_iv", f"no feature has an information value of at least {min_iv}"
+        )
+    return spec.subset(kept), {n: float(v) for n, v in low.items() if v is not None}
+
+
 def train(
     config: AppConfig,
     frame: pd.DataFrame,
@@ -186,7 +213,10 @@ def train(
     w_train = None if weights is None else weights[split.train]
     timings["validate_split"] = time.perf_counter() - t0
 
-    full_spec = fit_feature_spec(config.features, data, train_frame)
+    full_spec = fit_feature_spec(
+        config.features, data, train_frame, FitOutcome(event=y_train, weight=w_train)
+    )
+    full_spec, below_iv = _information_prefilter(config, full_spec)
     try:
         X_full = design_matrix(full_spec, train_frame)
     except ValidationFailed as err:
@@ -199,7 +229,29 @@ def train(
 
     t2 = time.perf_counter()
     fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train, sources=spec.term_sources())
+    dropped_for_sign: list[dict[str, Any]] = []
+    while wrong := wrong_signs(spec, fit.params, X_train, y_train, w_train, fit.zvalues):
+        if config.selection.wrong_sign is not WrongSignPolicy.drop or len(spec.features) == 1:
+            raise ModelFitError(
+                "sign gate: "
+                + "; ".join(w.message() for w in wrong)
+                + " (selection.wrong_sign=drop drops such features, the worst first, and refits)"
+            )
+        worst = max(wrong, key=lambda w: abs(w.coefficient if w.z is None else w.z))
+        dropped_for_sign.append(worst.to_dict())
+        spec = spec.subset([n for n in spec.feature_names if n != worst.feature])
+        X_train = design_matrix(spec, train_frame)
+        fit = fit_glm(
+            X_train, y_train, spec.terms, config.glm, w_train, sources=spec.term_sources()
+        )
     timings["fit"] = time.perf_counter() - t2
+    if below_iv or dropped_for_sign:
+        audit = dict(selection.audit)
+        if below_iv:
+            audit["below_min_iv"] = below_iv
+        if dropped_for_sign:
+            audit["dropped_for_sign"] = dropped_for_sign
+        selection = replace(selection, selected=spec.feature_names, audit=audit)
     scorer = ScoringModel(spec=spec, params=fit.params, link=config.glm.link)
     p_train = scorer.predict(train_frame)
 

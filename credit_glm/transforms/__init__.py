@@ -14,17 +14,20 @@ from credit_glm.transforms.base import (
     MISSING_LEVEL,
     CompiledFeature,
     FeatureTransform,
+    FitOutcome,
     HealthSignals,
     level_text,
 )
 from credit_glm.transforms.levels import Bins, OneHot, bin_labels
 from credit_glm.transforms.numeric import Clip, Log1p, Numeric, Scale, Standardize
+from credit_glm.transforms.woe import Woe
 
 __all__ = [
     "MISSING_LEVEL",
     "TRANSFORMS",
     "CompiledFeature",
     "FeatureTransform",
+    "FitOutcome",
     "HealthSignals",
     "bin_labels",
     "level_text",
@@ -32,7 +35,7 @@ __all__ = [
 ]
 
 TRANSFORMS: Final[dict[str, FeatureTransform]] = {
-    t.name: t for t in (Numeric(), Clip(), Log1p(), Scale(), Standardize(), Bins(), OneHot())
+    t.name: t for t in (Numeric(), Clip(), Log1p(), Scale(), Standardize(), Bins(), OneHot(), Woe())
 }
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "MISSING_LEVEL",
     "MISSING_RULE",
     "CompiledFeature",
+    "FitOutcome",
     "FeatureTransform",
     "HealthSignals",
     "LevelTransform",
@@ -117,6 +118,15 @@ def violation(
 
 
 @dataclass(frozen=True)
+class FitOutcome:
+    """The training outcome a supervised transform (``woe``) fits on, row for row with the
+    training column: 1.0 for the modelled event (a default), 0.0 otherwise."""
+
+    event: np.ndarray
+    weight: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class HealthSignals:
     """What a monitor counts for one feature over a batch of values."""
 
@@ -156,9 +166,16 @@ class FeatureTransform(ABC):
 
     @abstractmethod
     def fit(
-        self, key: str, name: str, cfg: FeatureConfig, column: pd.Series, declared: ColumnConfig
+        self,
+        key: str,
+        name: str,
+        cfg: FeatureConfig,
+        column: pd.Series,
+        declared: ColumnConfig,
+        outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
-        """The frozen parameters (FeatureSpec fields, ``terms`` included) from training data."""
+        """The frozen parameters (FeatureSpec fields, ``terms`` included) from training data;
+        ``outcome`` is the training target, which only a supervised transform reads."""
 
     @abstractmethod
     def encode(self, f: FeatureSpec, values: Any, problems: list[SchemaViolation]) -> np.ndarray:
@@ -255,7 +272,13 @@ class NumericTransform(FeatureTransform):
         return {}
 
     def fit(
-        self, key: str, name: str, cfg: FeatureConfig, column: pd.Series, declared: ColumnConfig
+        self,
+        key: str,
+        name: str,
+        cfg: FeatureConfig,
+        column: pd.Series,
+        declared: ColumnConfig,
+        outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
         col_name = cfg.column or name
         x = pd.to_numeric(column, errors="coerce").astype("float64")

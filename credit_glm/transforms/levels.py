@@ -25,6 +25,7 @@ from credit_glm.config import ColumnConfig, ColumnType, FeatureConfig, MissingPo
 from credit_glm.errors import ConfigError
 from credit_glm.transforms.base import (
     MISSING_LEVEL,
+    FitOutcome,
     LevelTransform,
     RecordContribution,
     choose_reference,
@@ -78,7 +79,13 @@ class OneHot(LevelTransform):
     column_types = frozenset({ColumnType.category, ColumnType.int, ColumnType.bool})
 
     def fit(
-        self, key: str, name: str, cfg: FeatureConfig, column: pd.Series, declared: ColumnConfig
+        self,
+        key: str,
+        name: str,
+        cfg: FeatureConfig,
+        column: pd.Series,
+        declared: ColumnConfig,
+        outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
         col_name = cfg.column or name
         merge = tuple((raw, new) for new, raws in cfg.merge.items() for raw in raws)
@@ -176,7 +183,13 @@ class Bins(LevelTransform):
     column_types = frozenset({ColumnType.float, ColumnType.int})
 
     def fit(
-        self, key: str, name: str, cfg: FeatureConfig, column: pd.Series, declared: ColumnConfig
+        self,
+        key: str,
+        name: str,
+        cfg: FeatureConfig,
+        column: pd.Series,
+        declared: ColumnConfig,
+        outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
         cuts = tuple(float(c) for c in cfg.cuts or ())
         labels = bin_labels(cuts)
