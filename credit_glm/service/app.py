@@ -199,7 +199,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     single_decline = m.PREDICTIONS.labels("/predict", "decline")
     batch_accept = m.PREDICTIONS.labels("/predict/batch", "accept")
     batch_decline = m.PREDICTIONS.labels("/predict/batch", "decline")
-    check_unseen = bool(state.unseen.known)
+    check_unseen = bool(state.unseen)
     limit = state.settings.max_body_bytes
     # the envelope, every row, and as many (invalid) nested objects as errors are listed
     max_objects = max_rows + max_errors + 1

@@ -26,7 +26,6 @@ from credit_glm.features import FeatureSpec
 from credit_glm.rules import SIGNALS, Signal
 from credit_glm.service import metrics as m
 from credit_glm.service.validation import FieldError
-from credit_glm.transforms import level_text
 
 __all__ = ["ModelHealth", "ScoreWindow", "UnseenLevels"]
 
@@ -164,31 +163,27 @@ class ModelHealth:
 
 
 class UnseenLevels:
-    """Counts values a ``unseen: map`` one-hot feature maps because training never saw them.
+    """Counts the values that features under ``unseen: map`` map because training never saw
+    them, through each feature's own transform (:meth:`~credit_glm.transforms.base.
+    FeatureTransform.health`, which knows its levels, merges and groups)."""
 
-    Parameters
-    ----------
-    known
-        Per input column, the raw levels the feature encodes (its levels, its reference and
-        the raw levels it merges).
-    """
-
-    def __init__(self, known: Mapping[str, frozenset[str]]) -> None:
-        self.known = dict(known)
+    def __init__(self, features: Iterable[FeatureSpec]) -> None:
+        self.features = tuple(
+            f
+            for f in features
+            if f.unseen == UnseenPolicy.map.value
+            and (f.transform == Transform.onehot.value or f.groups is not None)
+        )
 
     @classmethod
     def from_spec(cls, features: Iterable[FeatureSpec]) -> UnseenLevels:
-        known: dict[str, frozenset[str]] = {}
-        for f in features:
-            if f.transform == Transform.onehot.value and f.unseen == UnseenPolicy.map.value:
-                levels = set(f.known_levels)
-                levels.update(raw for raw, _ in f.merge)
-                known[f.column] = frozenset(levels)
-        return cls(known)
+        return cls(features)
+
+    def __bool__(self) -> bool:
+        return bool(self.features)
 
     def count(self, columns: Mapping[str, list[object]]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for name, levels in self.known.items():
-            values = columns.get(name) or []
-            out[name] = sum(1 for v in values if v is not None and level_text(v) not in levels)
-        return out
+        return {
+            f.column: f.transformer.health(f, columns.get(f.column) or []).unseen
+            for f in self.features
+        }
