@@ -32,10 +32,10 @@ from credit_glm.config import (
 )
 from credit_glm.errors import ConfigError, ModelFitError, SchemaViolation
 from credit_glm.features import MISSING_LEVEL, FeatureSpec, ModelSpec, fit_feature_spec
+from credit_glm.training import outcome_vector, train
 from credit_glm.transforms import FitOutcome
 from credit_glm.transforms.base import sql_identifier
 from credit_glm.transforms.woe import UNSEEN_BIN
-from credit_glm.training import outcome_vector, train
 from tests.conftest import compose_config
 from tests.unit.test_transforms import LEVELS, NUMBERS, _bits
 
