@@ -386,9 +386,10 @@ def numeric_prebin_cuts(
 
     A column with at most ``prebins`` distinct values gets a pre-bin per value; otherwise the
     cuts are its ``1/prebins, ..., (prebins-1)/prebins`` quantiles, the rule of
-    :func:`credit_glm.metrics.psi_bin_edges` (observed values, ties dropped). Then, left to
-    right, a pre-bin with fewer than ``min_bin_share`` of the rows is merged with the next one,
-    and a last pre-bin still too small with the one before it.
+    :func:`credit_glm.metrics.psi_bin_edges` (observed values, ties dropped). Then, while a
+    pre-bin holds fewer than ``min_bin_share`` of the rows, the smallest one (the leftmost of
+    equals) is merged into its smaller neighbour (the left one on a tie), so a cut next to a
+    heavy value survives.
 
     Parameters
     ----------
@@ -421,15 +422,16 @@ def numeric_prebin_cuts(
     else:
         cuts = psi_bin_edges(values, prebins)[1:-1]
     counts = np.bincount(np.searchsorted(cuts, values, side="right"), minlength=cuts.size + 1)
-    kept: list[float] = []
-    held = 0  # rows of the pre-bin being filled, which starts at the last kept cut
-    for k, count in enumerate(counts[:-1]):
-        held += int(count)
-        if held >= min_count:
-            kept.append(float(cuts[k]))
-            held = 0
-    if kept and held + int(counts[-1]) < min_count:
-        kept.pop()
+    kept, sizes = [float(c) for c in cuts], [int(c) for c in counts]
+    while len(sizes) > 1 and min(sizes) < min_count:
+        k = sizes.index(min(sizes))
+        left = k == len(sizes) - 1 or (k > 0 and sizes[k - 1] <= sizes[k + 1])
+        if left:  # drop the cut between pre-bins k-1 and k
+            sizes[k - 1] += sizes[k]
+            del sizes[k], kept[k - 1]
+        else:  # drop the cut between pre-bins k and k+1
+            sizes[k + 1] += sizes[k]
+            del sizes[k], kept[k]
     return np.asarray(kept, dtype=np.float64)
 
 
