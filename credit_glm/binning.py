@@ -13,9 +13,10 @@ The WoE convention
 For bins ``i = 1..k`` with weighted event (bad) counts ``e_i`` and non-event (good) counts
 ``n_i``, totals ``E = sum(e_i)``, ``N = sum(n_i)``, ``T = E + N``, the textbook weight of
 evidence is ``WoE_i = ln(%e_i / %n_i)`` with ``%e_i = e_i / E`` and ``%n_i = n_i / N``: a higher
-WoE is a riskier bin, so a logit for the event gets a positive WoE coefficient. The information
-value is ``IV = sum_i (%e_i - %n_i) * WoE_i`` (Kullback 1959, the J-divergence; Siddiqi 2006,
-*Credit Risk Scorecards*, ch. 6).
+WoE is a riskier bin, so a logit for the event gets a positive WoE coefficient (the sign is the
+opposite of Siddiqi's ``ln(%good / %bad)`` and of optbinning's). The information value is
+``IV = sum_i (%e_i - %n_i) * WoE_i``, the same for either sign (Kullback 1959, the J-divergence;
+Siddiqi 2006, *Credit Risk Scorecards*, ch. 6).
 
 Smoothing adds ``a = smoothing`` pseudo-rows to every bin, split by the population event share
 ``p = E / T``: ``e_i' = e_i + a p``, ``n_i' = n_i + a (1 - p)``, so ``E' = E + k a p`` and
@@ -25,10 +26,11 @@ Smoothing adds ``a = smoothing`` pseudo-rows to every bin, split by the populati
     u_i = a + e_i * T / E        v_i = a + n_i * T / N
     WoE_i = ln(u_i / v_i)        IV = sum_i (u_i - v_i) * ln(u_i / v_i) / (T + k a)
 
-(``%e_i' = u_i / (T + k a)``, ``%n_i' = v_i / (T + k a)``). An empty bin has ``u_i = v_i = a``
-and so a WoE of exactly 0 (the population log-odds), and with ``a > 0`` no bin divides by zero.
-With ``a = 0`` the formulas are the textbook ones, and a bin without events or without
-non-events has no finite WoE (a ``ValueError``; the fits treat such a bin as infeasible).
+(``%e_i' = u_i / (T + k a)``, ``%n_i' = v_i / (T + k a)``). An empty bin has
+``u_i = v_i = a`` and so a WoE of exactly 0 (the odds of the whole population), and with
+``a > 0`` no bin divides by zero. With ``a = 0`` the formulas are the textbook ones, and a bin
+without events or without non-events has no finite WoE (a ``ValueError``; the fits treat such a
+bin as infeasible).
 
 The optimal partition
 ---------------------
@@ -303,6 +305,10 @@ def optimal_partition(
     e = np.asarray(events, dtype=np.float64)
     n = np.asarray(non_events, dtype=np.float64)
     c = np.asarray(counts, dtype=np.float64)
+    if e.ndim != 1 or e.shape != n.shape or e.shape != c.shape:
+        raise ValueError("events, non_events and counts must be 1-d arrays of one length")
+    if not all(np.isfinite(v).all() and (v >= 0).all() for v in (e, n, c)):
+        raise ValueError("events, non_events and counts must be finite and >= 0")
     n_pre = e.size
     total_e, total_n = float(e.sum()), float(n.sum())
     if n_pre < 2 or max_bins < 2 or total_e <= 0 or total_n <= 0:
@@ -321,8 +327,6 @@ def optimal_partition(
     valid = (i_idx <= j_idx) & (gc >= min_count) & (weight > 0)
     if a == 0:
         valid &= (ge > 0) & (gn > 0)
-    # a difference of prefix sums can come out a hair below zero
-    ge, gn = np.maximum(ge, 0.0), np.maximum(gn, 0.0)
     rate = np.where(valid, ge / np.where(valid, weight, 1.0), np.nan)
     u = np.where(valid, a + ge * (total / total_e), 1.0)
     v = np.where(valid, a + gn * (total / total_n), 1.0)
@@ -517,7 +521,7 @@ def _category_codes(labels: Sequence[str | None]) -> tuple[np.ndarray, list[str]
 
 
 def fit_category_groups(
-    labels: Sequence[str],
+    labels: Sequence[str | None],
     event: np.ndarray,
     weight: np.ndarray | None,
     *,

@@ -404,6 +404,25 @@ def test_category_groups_are_the_optimal_partition_of_the_rate_order(seed: int) 
     assert stats.iv() == pytest.approx(expected, rel=1e-9)
 
 
+def test_category_edge_cases() -> None:
+    y = np.array([1.0, 0, 0, 1, 0, 0])
+    assert fit_category_groups([None] * 6, y, None) == ()
+    assert fit_category_groups(["b"] * 6, y, None) == (("b",),)
+    labels = ["b", "a", "c", "a", None, "c"]
+    assert fit_category_groups(labels, y, None, max_bins=1) == (("a", "b", "c"),)
+    # b: rate 1, a: 1/2, c: 0 -> groups by increasing rate
+    assert fit_category_groups(labels, y, None, min_bin_share=0) == (("c",), ("a",), ("b",))
+    # no events among the labelled rows: one group
+    assert fit_category_groups(labels, np.zeros(6), None, min_bin_share=0) == (("a", "b", "c"),)
+
+
+def test_trend_accepts_its_text() -> None:
+    x, y = few_valued(2)
+    assert fit_numeric_bins(x, y, None, trend="peak") == fit_numeric_bins(  # type: ignore[arg-type]
+        x, y, None, trend=Trend.peak
+    )
+
+
 # --- German credit -----------------------------------------------------------------------------
 
 
