@@ -398,7 +398,7 @@ def numeric_prebin_cuts(
     Parameters
     ----------
     x : numpy.ndarray
-        The column's values; NaN are ignored.
+        The column's values, finite or NaN (ignored).
     prebins : int, default 20
         Number of quantile pre-bins (>= 2).
     min_bin_share : float, default 0.05
@@ -417,6 +417,8 @@ def numeric_prebin_cuts(
         raise ValueError(f"prebins must be >= 2, got {prebins}")
     values = np.asarray(x, dtype=np.float64)
     values = values[~np.isnan(values)]
+    if np.isinf(values).any():
+        raise ValueError("x must be finite or NaN (missing)")
     min_count = _min_count(min_bin_share, values.size)
     distinct = np.unique(values)
     if distinct.size < 2:
@@ -455,7 +457,8 @@ def fit_numeric_bins(
     Parameters
     ----------
     x : numpy.ndarray
-        The column (float); NaN rows are ignored (the transform gives them a bin of their own).
+        The column (float), finite or NaN; NaN rows are ignored (the transform gives them a bin
+        of their own).
     event : numpy.ndarray
         1 for an event (bad), 0 otherwise, per row.
     weight : numpy.ndarray or None

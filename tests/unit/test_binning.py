@@ -273,6 +273,14 @@ def test_degenerate_columns_get_no_cuts() -> None:
     )
 
 
+def test_infinite_values_are_refused() -> None:
+    for size in (10, 50):  # one pre-bin per value, and quantile pre-bins
+        x = np.r_[np.arange(float(size)), np.inf]
+        y = (np.arange(size + 1) % 3 == 0).astype(float)
+        with pytest.raises(ValueError, match="finite"):
+            fit_numeric_bins(x, y, None)
+
+
 def test_prebin_cuts() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=1000)
