@@ -185,6 +185,18 @@ class FeatureTransform(ABC):
         """Missing, unseen and out-of-range counts of a batch of input values."""
 
     @abstractmethod
+    def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
+        """A discrete feature's attributes, reference included: ``(label, one raw input value
+        scored as it)`` each, e.g. ``("[10, 50)", 10.0)``, ``("<missing>", None)``; None for a
+        continuous feature (its contribution varies with the value)."""
+
+    @abstractmethod
+    def attribute_labels(self, f: FeatureSpec, values: Any) -> list[str]:
+        """Per input value, the label of the attribute it is scored as (vectorised): a level
+        after merge and unseen mapping, a bin label; for a continuous feature the value as
+        text (``f"{x:g}"``); ``<missing>`` for a null."""
+
+    @abstractmethod
     def sql(self, f: FeatureSpec, column: str) -> tuple[str, ...]:
         """One SQL expression per design term, reading the SQL expression ``column``; NULL
         where Python reports a violation."""
@@ -308,6 +320,12 @@ class NumericTransform(FeatureTransform):
             missing=int(missing.sum()), out_of_range=self.out_of_range(f, x[~missing])
         )
 
+    def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
+        return None
+
+    def attribute_labels(self, f: FeatureSpec, values: Any) -> list[str]:
+        return [MISSING_LEVEL if math.isnan(x) else f"{x:g}" for x in to_float(values).tolist()]
+
     def _sql_value(self, f: FeatureSpec, column: str) -> str:
         x = column if f.fill is None else f"COALESCE({column}, {sql_number(f.fill)})"
         return self.sql_apply(f, x)
@@ -414,6 +432,19 @@ class LevelTransform(FeatureTransform):
 
     def accepts_missing(self, f: FeatureSpec) -> bool:
         return self.resolve(f, None)[0] >= -1
+
+    def attribute_labels(self, f: FeatureSpec, values: Any) -> list[str]:
+        keys, labels = self.labels(f, values)
+        # by level code: a level, or (-1) the reference; a refused value shows as itself
+        named = [*f.levels, f.reference]
+        table = []
+        for label in [*labels, None]:  # the last entry is a missing value's (key -1)
+            code, shown = self.resolve(f, label)
+            table.append(
+                str(named[code]) if code >= -1 else MISSING_LEVEL if shown is None else str(shown)
+            )
+        out: list[str] = np.array(table, dtype=object)[keys].tolist()
+        return out
 
     def health(self, f: FeatureSpec, values: Any) -> HealthSignals:
         keys, labels = self.labels(f, values)
