@@ -27,7 +27,12 @@ from omegaconf.errors import OmegaConfBaseException
 from credit_glm.config import AppConfig, Mode
 from credit_glm.errors import ArtifactError, ConfigError, CreditGLMError, GateFailure
 from credit_glm.jsonable import json_safe
-from credit_glm.report import format_evaluation, format_selection, format_training
+from credit_glm.report import (
+    format_evaluation,
+    format_points_table,
+    format_selection,
+    format_training,
+)
 
 # Each mode imports what it needs when it runs (numpy, pandas, pandera and statsmodels for
 # training; the service alone for serving), so that printing a config (``--cfg job``), a
@@ -138,6 +143,8 @@ def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[st
     summary = _run_summary(trained.config, card, trained.timings)
     if app.verbose:
         log.info("%s", format_training(card))
+        if card.get("scorecard") is not None:
+            log.info("%s", format_points_table(card))
     log.info("%s", format_selection(card))
     if not trained.passed:
         summary["status"] = "gate failed"

@@ -69,11 +69,17 @@ class Scorecard:
     def _rounded(self, x: np.ndarray) -> np.ndarray:
         return round_points(x) if self.rounding is Rounding.integer else x
 
+    def unrounded_points(self, contribution: np.ndarray) -> np.ndarray:
+        """A feature's points before any rounding, elementwise: ``(-factor) * contribution``
+        (what reason codes are ranked by)."""
+        raw = np.multiply(-self.factor, np.asarray(contribution, dtype=np.float64))
+        # + 0.0 turns the reference level's -0.0 into 0.0 and changes no other value
+        return np.asarray(np.add(raw, 0.0), dtype=np.float64)
+
     def points(self, contribution: np.ndarray) -> np.ndarray:
         """A feature's points from its contribution to the linear predictor, elementwise:
         ``(-factor) * contribution``, rounded under ``rounding: integer``."""
-        raw = np.multiply(-self.factor, np.asarray(contribution, dtype=np.float64))
-        return self._rounded(np.asarray(raw, dtype=np.float64))
+        return self._rounded(self.unrounded_points(contribution))
 
     def base_points(self, intercept: float) -> float:
         """The intercept's points: ``offset + (-factor) * b0`` (rounded likewise)."""
