@@ -179,6 +179,14 @@ class ReasonTable:
         hit = np.take_along_axis(shortfall, order, axis=1) > 0
         return np.where(hit, order, -1), shortfall
 
+    def rank_record(self, points: Sequence[float]) -> list[tuple[int, float]]:
+        """:meth:`rank` of one row of unrounded points in plain Python floats, equal to it
+        (``tests/unit/test_reasons.py``): ``(feature index, shortfall)`` per reason."""
+        shortfall = [r.reference_points - p for r, p in zip(self.features, points, strict=True)]
+        # sorted() is stable: equal shortfalls stay in spec order, as in rank
+        order = sorted(range(len(shortfall)), key=lambda j: -shortfall[j])
+        return [(j, shortfall[j]) for j in order[: self.max_reasons] if shortfall[j] > 0]
+
     def reason(self, j: int, label: str, points: float, shortfall: float) -> dict[str, Any]:
         """The reason record of feature ``j`` for an applicant scored as attribute ``label``
         (``points`` as reported: rounded under ``rounding: integer``)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -56,12 +57,12 @@ class Scorecard:
             rounding=Rounding(cfg.rounding),
         )
 
-    @property
+    @cached_property  # the one-row path reads it per feature
     def factor(self) -> float:
         """Points per unit of log odds: ``pdo / ln 2``."""
         return self.pdo / math.log(2.0)
 
-    @property
+    @cached_property
     def offset(self) -> float:
         """The score at log odds of default 0: ``base_score - factor * ln(base_odds)``."""
         return self.base_score - self.factor * math.log(self.base_odds)
@@ -80,6 +81,15 @@ class Scorecard:
         """A feature's points from its contribution to the linear predictor, elementwise:
         ``(-factor) * contribution``, rounded under ``rounding: integer``."""
         return self._rounded(self.unrounded_points(contribution))
+
+    def record_points(self, contribution: float, rounded: bool = True) -> float:
+        """:meth:`points` (``rounded``) or :meth:`unrounded_points` of one finite contribution
+        in plain Python floats, bit for bit (``tests/unit/test_scorecard.py``): the one-row
+        path, where numpy's per-call cost dominates."""
+        raw = -self.factor * contribution + 0.0
+        if rounded and self.rounding is Rounding.integer:
+            return math.copysign(math.floor(abs(raw) + 0.5), raw)
+        return raw
 
     def base_points(self, intercept: float) -> float:
         """The intercept's points: ``offset + (-factor) * b0`` (rounded likewise)."""

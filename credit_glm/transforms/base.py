@@ -196,6 +196,11 @@ class FeatureTransform(ABC):
         after merge and unseen mapping, a bin label; for a continuous feature the value as
         text (``f"{x:g}"``); ``<missing>`` for a null."""
 
+    def attribute_label(self, f: FeatureSpec, value: Any) -> str:
+        """:meth:`attribute_labels` of one value (the one-row path; a transform may answer
+        faster, equal by ``tests/unit/test_transforms.py``)."""
+        return self.attribute_labels(f, [value])[0]
+
     @abstractmethod
     def sql(self, f: FeatureSpec, column: str) -> tuple[str, ...]:
         """One SQL expression per design term, reading the SQL expression ``column``; NULL

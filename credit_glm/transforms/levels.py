@@ -165,6 +165,16 @@ class OneHot(LevelTransform):
             out.append((level, level if level in raws else raws[0]))
         return tuple(out)
 
+    def attribute_label(self, f: FeatureSpec, value: Any) -> str:
+        # by text, as record_table: pd.factorize costs more than the rest of a one-row request
+        text = value if type(value) is str else level_text(value)
+        if text is not None and f.merge:
+            text = dict(f.merge).get(text, text)
+        code, _ = self.resolve(f, text)
+        if code < -1:
+            return super().attribute_label(f, value)
+        return str([*f.levels, f.reference][code])
+
     def json_schema(self, f: FeatureSpec) -> dict[str, Any]:
         null = [None] if self.accepts_missing(f) else []
         if f.unseen == UnseenPolicy.error.value:

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credit_glm.config import ReasonCode, ReasonMethod, ReasonsConfig
 from credit_glm.errors import ConfigError
@@ -163,3 +165,24 @@ def test_a_code_for_an_undeclared_feature_is_a_config_error(german_frame: pd.Dat
     with pytest.raises(ConfigError) as early:
         train(cfg, german_frame)
     assert early.value.key == "reasons.codes.duraton_in_month"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    points=st.lists(
+        st.one_of(st.integers(-3, 3).map(float), st.floats(-50, 50)), min_size=4, max_size=4
+    ),
+    max_reasons=st.integers(0, 5),
+)
+def test_the_one_row_ranking_is_the_vectorised_ranking(
+    points: list[float], max_reasons: int
+) -> None:
+    table = ReasonTable.fit(
+        np.array([[-0.1, 0.0, 0.05, -0.02]]),
+        Scorecard(600, 50, 20),
+        ("a", "b", "c", "d"),
+        ReasonsConfig(max=max_reasons),
+    )
+    order, shortfall = table.rank(np.array([points]))
+    expected = [(j, float(shortfall[0, j])) for j in order[0].tolist() if j >= 0]
+    assert repr(table.rank_record(points)) == repr(expected)

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credit_glm.artifact import POINTS_TABLE_NAME, load_card, write_artifacts
 from credit_glm.config import Rounding, ScorecardConfig
@@ -134,7 +136,7 @@ def test_explain_is_the_same_bits_alone_in_any_batch_after_reload_and_per_record
             assert other.reason_codes == whole.reason_codes
         for i, record in enumerate(_records(frame, scorer.spec.columns)):
             one = scorer.explain_record(record)
-            assert one == whole.row(i)
+            assert repr(one) == repr(whole.row(i))  # repr tells every double apart, -0.0 too
             assert one["probability_of_default"] == scorer.predict_record(record)
             assert type(one["score"]) is float
             assert all(type(v) is float for v in one["points"].values())
@@ -208,6 +210,25 @@ def test_an_edited_scale_fails_verification_and_an_old_card_still_loads(
     ex = scorer.explain(frame)
     assert ex.score is None and ex.points is None and ex.reason_codes is None
     assert np.array_equal(ex.probability_of_default, trained.scorer.predict(frame))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    contribution=st.one_of(
+        st.floats(-1e6, 1e6),
+        st.integers(-400, 400).map(lambda k: k / 2 / (40 / math.log(2))),  # near half points
+        st.sampled_from([0.0, -0.0, 5e-324, -1e-300]),
+    ),
+    rounding=st.sampled_from(list(Rounding)),
+)
+def test_the_one_row_points_are_the_vectorised_points(
+    contribution: float, rounding: Rounding
+) -> None:
+    scale = Scorecard(base_score=600, base_odds=50, pdo=40, rounding=rounding)
+    batch = scale.points(np.array([1.0, contribution]))[1]
+    unrounded = scale.unrounded_points(np.array([contribution, 2.0]))[0]
+    assert repr(scale.record_points(contribution)) == repr(float(batch))
+    assert repr(scale.record_points(contribution, rounded=False)) == repr(float(unrounded))
 
 
 def test_the_scale_round_trips() -> None:

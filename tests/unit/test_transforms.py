@@ -429,3 +429,18 @@ def test_a_bin_below_a_huge_cut_still_gets_a_value_inside_it() -> None:
     (low, below), (high, at) = attributes
     assert below < 1e300 and at == 1e300
     assert f.transformer.attribute_labels(f, [below, at]) == [low, high]
+
+
+@pytest.mark.parametrize("feature", SPEC.features, ids=lambda f: f.name)
+def test_the_one_value_label_is_the_vectorised_label(feature: FeatureSpec) -> None:
+    t = feature.transformer
+
+    @settings(max_examples=200, deadline=None)
+    @given(values=st.lists(_values_for(feature), min_size=1, max_size=6))
+    def check(values: list[Any]) -> None:
+        batch = t.attribute_labels(feature, values)
+        for v, label in zip(values, batch, strict=True):
+            assert t.attribute_labels(feature, [v]) == [label]  # not one from the batch around
+            assert t.attribute_label(feature, v) == label
+
+    check()
