@@ -210,7 +210,8 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
             f"{app.data.path}: the target has one class only; AUC and the "
             "other discrimination metrics need both"
         )
-    p = scorer.predict(frame)
+    explained = scorer.explain(frame)
+    p = explained.probability_of_default
     metrics = sample_metrics(y, p, app)
     try:
         base = score_baseline(card)
@@ -226,6 +227,7 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
         "data": {"source": app.data.path, "sha256": file_sha256(resolved), "rows": len(frame)},
         "metrics": metrics,
         "psi_vs_training": psi,
+        "scores": explained.summary(),
         "gates": {"passed": not failures, "failures": failures},
     }
     _write_json(output_dir / "evaluation.json", result)

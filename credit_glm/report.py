@@ -160,6 +160,16 @@ def format_evaluation(result: Mapping[str, Any]) -> str:
     ]
     lines += _metric_lines("data", result["metrics"])
     lines.append(f"  PSI vs training scores = {result['psi_vs_training']:.4f}")
+    scores = result.get("scores")
+    if scores:
+        q = scores["quantiles"]
+        lines.append(
+            f"  score: mean={scores['mean']:.1f}  min={q['min']:.1f}  p10={q['p10']:.1f}  "
+            f"median={q['p50']:.1f}  p90={q['p90']:.1f}  max={q['max']:.1f}"
+        )
+        top = list(scores["first_reason_counts"].items())[:5]
+        if top:
+            lines.append("  first reasons: " + ", ".join(f"{c} ({k})" for c, k in top))
     gates = result["gates"]
     lines.append("  gates: " + ("passed" if gates["passed"] else "FAILED"))
     lines += [f"    - {r}" for r in gates["failures"]]

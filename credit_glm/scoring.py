@@ -19,6 +19,11 @@ arithmetic in plain Python floats (numpy's per-call cost dominates one row), equ
 (``tests/unit/test_scoring.py``), falling back to the vectorised path whenever a value needs a
 policy applied or a violation reported.
 
+With a points scale (:class:`~credit_glm.scorecard.Scorecard`) and a reason table
+(:class:`~credit_glm.reasons.ReasonTable`), :meth:`ScoringModel.explain` (vectorised) and
+:meth:`ScoringModel.explain_record` (one row, plain Python floats, equal bit for bit) add each
+row's score, its points per feature and its reason codes to the same probability of default.
+
 The decision is written once here too: :data:`DECISION_RULE`, :func:`declines`,
 :func:`decisions`.
 """
@@ -93,6 +98,23 @@ class Explanation:
     base_points: float | None = None
     points: np.ndarray | None = None
     reason_codes: list[list[dict[str, Any]]] | None = None
+
+    def summary(self) -> dict[str, Any] | None:
+        """The score distribution (quantiles 0, 10, 50, 90, 100 % and the mean) and how often
+        each reason code comes first; None without a points scale."""
+        if self.score is None or self.score.size == 0:
+            return None
+        q = np.quantile(self.score, [0.0, 0.1, 0.5, 0.9, 1.0]).tolist()
+        first: dict[str, int] = {}
+        for reasons in self.reason_codes or []:
+            if reasons:
+                first[reasons[0]["code"]] = first.get(reasons[0]["code"], 0) + 1
+        return {
+            "n": int(self.score.size),
+            "mean": float(self.score.mean()),
+            "quantiles": dict(zip(("min", "p10", "p50", "p90", "max"), q, strict=True)),
+            "first_reason_counts": dict(sorted(first.items(), key=lambda kv: (-kv[1], kv[0]))),
+        }
 
     def row(self, i: int) -> dict[str, Any]:
         """Row ``i`` as plain Python values (what :meth:`ScoringModel.explain_record` returns):

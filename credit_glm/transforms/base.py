@@ -11,6 +11,9 @@ class is the one place that says, for that transform:
   contribution to the linear predictor (:meth:`FeatureTransform.compile`);
 - the per-record apply the service's one-row path needs (``compile(...).record``), equal bit for
   bit to the vectorised one (``tests/unit/test_transforms.py``);
+- ``attributes`` / ``attribute_labels`` / ``attribute_label``: what a discrete feature can score
+  as (each attribute with a raw value that falls in it; None for a continuous feature) and the
+  attribute each value is scored as, for the points table and the reason codes' texts;
 - ``json_schema``: the JSON Schema fragment of the input values the transform encodes;
 - ``health``: the signals a monitor counts (missing, unseen level, out of range);
 - ``sql`` / ``contribution_sql``: the same arithmetic as SQL expressions (ANSI ``CASE``, ``LN``),
