@@ -4,9 +4,10 @@ The joblib file holds the statsmodels results (training data removed), the froze
 the schema, the resolved config and the metrics, for Python users. The JSON model card alone
 reproduces every prediction and is what the service loads (no unpickling).
 
-Writes are atomic and ordered: both files are written to temporary names in the target directory
-and flushed to disk, then, under an exclusive lock on ``.lock`` so that two training runs cannot
-interleave, the pickle is renamed into place and the card last. The card records the pickle's
+Writes are atomic and ordered: both files (and ``points_table.csv``, the card's points table as
+CSV) are written to temporary names in the target directory and flushed to disk, then, under an
+exclusive lock on ``.lock`` so that two training runs cannot interleave, the pickle is renamed
+into place and the card last. The card records the pickle's
 sha256, so a reader can always tell a matching pair; a crash never leaves a half-written file.
 """
 
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from credit_glm.atomic_files import fsync_directory, write_temp
 from credit_glm.errors import ArtifactError, ConfigError
 from credit_glm.model_card import CARD_FORMAT, card_problem, seal_card, sha256_hex
+from credit_glm.points_table import points_table_csv
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CARD_NAME",
     "PICKLE_NAME",
+    "POINTS_TABLE_NAME",
     "load_card",
     "load_pickle",
     "pickle_bytes",
@@ -48,6 +51,7 @@ __all__ = [
 
 PICKLE_NAME = "glm_model.joblib"
 CARD_NAME = "glm_model.json"
+POINTS_TABLE_NAME = "points_table.csv"
 
 
 def pickle_bytes(trained: TrainedModel, card: Mapping[str, Any]) -> bytes:
@@ -104,15 +108,22 @@ def write_artifacts(
 
         card = sign_card(card, signing_key)
     text = json.dumps(card, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
-    tmp_pickle = write_temp(directory, PICKLE_NAME, blob)
+    # the points table, for a reader without JSON tooling: written from the card's section
+    files: list[tuple[str, bytes]] = [(PICKLE_NAME, blob)]
+    if card.get("scorecard") is not None:
+        files.append((POINTS_TABLE_NAME, points_table_csv(card["scorecard"]).encode("utf-8")))
+    files.append((CARD_NAME, text.encode("utf-8")))  # the card last
+    temps: list[tuple[Path, str]] = []
     try:
-        tmp_card = write_temp(directory, CARD_NAME, text.encode("utf-8"))
+        for name, data in files:
+            temps.append((write_temp(directory, name, data), name))
     except BaseException:
-        tmp_pickle.unlink(missing_ok=True)
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
         raise
     with _locked(directory):
-        os.replace(tmp_pickle, directory / PICKLE_NAME)
-        os.replace(tmp_card, directory / CARD_NAME)
+        for tmp, name in temps:
+            os.replace(tmp, directory / name)
         fsync_directory(directory)
     return directory / PICKLE_NAME, directory / CARD_NAME, card
 

@@ -27,7 +27,12 @@ from omegaconf.errors import OmegaConfBaseException
 from credit_glm.config import AppConfig, Mode
 from credit_glm.errors import ArtifactError, ConfigError, CreditGLMError, GateFailure
 from credit_glm.jsonable import json_safe
-from credit_glm.report import format_evaluation, format_selection, format_training
+from credit_glm.report import (
+    format_evaluation,
+    format_points_table,
+    format_selection,
+    format_training,
+)
 
 # Each mode imports what it needs when it runs (numpy, pandas, pandera and statsmodels for
 # training; the service alone for serving), so that printing a config (``--cfg job``), a
@@ -138,6 +143,8 @@ def run_train(app: AppConfig, output_dir: Path, promote: bool = True) -> dict[st
     summary = _run_summary(trained.config, card, trained.timings)
     if app.verbose:
         log.info("%s", format_training(card))
+        if card.get("scorecard") is not None:
+            log.info("%s", format_points_table(card))
     log.info("%s", format_selection(card))
     if not trained.passed:
         summary["status"] = "gate failed"
@@ -203,7 +210,8 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
             f"{app.data.path}: the target has one class only; AUC and the "
             "other discrimination metrics need both"
         )
-    p = scorer.predict(frame)
+    explained = scorer.explain(frame)
+    p = explained.probability_of_default
     metrics = sample_metrics(y, p, app)
     try:
         base = score_baseline(card)
@@ -219,6 +227,7 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
         "data": {"source": app.data.path, "sha256": file_sha256(resolved), "rows": len(frame)},
         "metrics": metrics,
         "psi_vs_training": psi,
+        "scores": explained.summary(),
         "gates": {"passed": not failures, "failures": failures},
     }
     _write_json(output_dir / "evaluation.json", result)

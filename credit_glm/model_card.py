@@ -10,7 +10,8 @@ Two hashes seal it (format version 2):
     The model's identity: one hash over everything that changes a response or an alert -- the
     data name, the link, the feature spec, the coefficient estimates, the schema without where the
     training data was read from (``path``, ``format``), the decision (cut-off and rule), the
-    score baseline (PSI edges and shares) and the self-check row with its probability.
+    score baseline (PSI edges and shares), the self-check row with its probability and, when
+    the card has one, the ``scorecard`` section (points scale, points table, reason table).
     ``model_version`` is ``<data name>-<first 12 hex digits of model_sha256>``, derived from it.
 ``card_sha256``
     Everything else: the hash of the whole card except ``card_sha256`` itself and the optional
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from credit_glm.config import to_plain
 from credit_glm.jsonable import json_safe
 from credit_glm.metrics import bin_proportions, psi_bin_edges
+from credit_glm.points_table import scorecard_section
 from credit_glm.schema import data_config_to_dict
 from credit_glm.scoring import DECISION_RULE
 
@@ -72,6 +74,7 @@ IDENTITY_KEYS = (
     "decision",
     "score_baseline",
     "self_check",
+    "scorecard",
 )
 # Schema keys that say where and how the training file was read, not what a record must look
 # like: the same data read from another place is the same model.
@@ -149,7 +152,11 @@ def model_identity(card: Mapping[str, Any]) -> dict[str, Any]:
     decision = card["decision"]
     baseline = card["score_baseline"]
     check = card["self_check"]
+    # the points scale, the points table and the reasons: an edited scale changes scores as an
+    # edited coefficient changes probabilities; a card written before them has no section
+    scorecard = {"scorecard": card["scorecard"]} if "scorecard" in card else {}
     return {
+        **scorecard,
         "data_name": schema["name"],
         "link": card["link"],
         "feature_spec": card["feature_spec"],
@@ -278,6 +285,11 @@ def build_card(
     edges = psi_bin_edges(trained.train_scores, bins=cfg.evaluation.psi_bins)
     shares = bin_proportions(trained.train_scores, edges)
     config_plain = to_plain(cfg)
+    scorecard = (
+        {"scorecard": scorecard_section(trained.scorer, trained.points_table)}
+        if trained.scorer.scorecard is not None
+        else {}
+    )
     card: dict[str, Any] = {
         "format": CARD_FORMAT,
         "format_version": CARD_FORMAT_VERSION,
@@ -304,6 +316,7 @@ def build_card(
             edges=tuple(float(e) for e in edges), shares=tuple(float(s) for s in shares)
         ).to_dict(),
         "self_check": trained.self_check,
+        **scorecard,
         "config": config_plain,
         "config_sha256": sha256_hex(canonical_json(config_plain)),
         "training_data": {"source": data_source, "sha256": data_sha256, "rows": data_rows},

@@ -7,7 +7,7 @@ from typing import Any
 
 from credit_glm.config import Criterion
 
-__all__ = ["format_evaluation", "format_selection", "format_training"]
+__all__ = ["format_evaluation", "format_points_table", "format_selection", "format_training"]
 
 # The criteria as a reader knows them; AUC is reported as selection ranks it (negated, lower
 # is better), so it is negated back for display.
@@ -81,6 +81,33 @@ def format_training(card: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_points_table(card: Mapping[str, Any]) -> str:
+    """The card's points table: the scale, the base points, each attribute's points (each
+    continuous feature's points per unit and training range) and the reasons' rule."""
+    section = card["scorecard"]
+    scale = section["scale"]
+    lines = [
+        f"points: {scale['base_score']:g} at odds {scale['base_odds']:g}:1, {scale['pdo']:g} "
+        f"points to double the odds (factor={scale['factor']:.4f}, "
+        f"offset={scale['offset']:.4f}, rounding={scale['rounding']})",
+        f"  {'(base points)':<58} {section['base_points']:>10.2f}",
+    ]
+    for row in section["points_table"]:
+        span = f"training range [{row['min_points']:.2f}, {row['max_points']:.2f}]"
+        if row["kind"] == "continuous":
+            lines.append(
+                f"  {row['feature'][:58]:<58} {row['points_per_unit']:>10.4f} per unit of "
+                f"{row['term']}, {span}"
+            )
+            continue
+        lines.append(f"  {row['feature'][:58]}  ({row['transform']}, {span})")
+        lines += [f"    {a['label'][:56]:<56} {a['points']:>10.2f}" for a in row["attributes"]]
+    reasons = section.get("reasons")
+    if reasons:
+        lines.append(f"  reasons: up to {reasons['max']}, against the {reasons['method']} points")
+    return "\n".join(lines)
+
+
 def format_selection(card: Mapping[str, Any]) -> str:
     """One block on how the features were chosen: strategy, criterion, search counts, result.
 
@@ -133,6 +160,16 @@ def format_evaluation(result: Mapping[str, Any]) -> str:
     ]
     lines += _metric_lines("data", result["metrics"])
     lines.append(f"  PSI vs training scores = {result['psi_vs_training']:.4f}")
+    scores = result.get("scores")
+    if scores:
+        q = scores["quantiles"]
+        lines.append(
+            f"  score: mean={scores['mean']:.1f}  min={q['min']:.1f}  p10={q['p10']:.1f}  "
+            f"median={q['p50']:.1f}  p90={q['p90']:.1f}  max={q['max']:.1f}"
+        )
+        top = list(scores["first_reason_counts"].items())[:5]
+        if top:
+            lines.append("  first reasons: " + ", ".join(f"{c} ({k})" for c, k in top))
     gates = result["gates"]
     lines.append("  gates: " + ("passed" if gates["passed"] else "FAILED"))
     lines += [f"    - {r}" for r in gates["failures"]]

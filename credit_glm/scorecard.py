@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -56,12 +57,12 @@ class Scorecard:
             rounding=Rounding(cfg.rounding),
         )
 
-    @property
+    @cached_property  # the one-row path reads it per feature
     def factor(self) -> float:
         """Points per unit of log odds: ``pdo / ln 2``."""
         return self.pdo / math.log(2.0)
 
-    @property
+    @cached_property
     def offset(self) -> float:
         """The score at log odds of default 0: ``base_score - factor * ln(base_odds)``."""
         return self.base_score - self.factor * math.log(self.base_odds)
@@ -69,11 +70,26 @@ class Scorecard:
     def _rounded(self, x: np.ndarray) -> np.ndarray:
         return round_points(x) if self.rounding is Rounding.integer else x
 
+    def unrounded_points(self, contribution: np.ndarray) -> np.ndarray:
+        """A feature's points before any rounding, elementwise: ``(-factor) * contribution``
+        (what reason codes are ranked by)."""
+        raw = np.multiply(-self.factor, np.asarray(contribution, dtype=np.float64))
+        # + 0.0 turns the reference level's -0.0 into 0.0 and changes no other value
+        return np.asarray(np.add(raw, 0.0), dtype=np.float64)
+
     def points(self, contribution: np.ndarray) -> np.ndarray:
         """A feature's points from its contribution to the linear predictor, elementwise:
         ``(-factor) * contribution``, rounded under ``rounding: integer``."""
-        raw = np.multiply(-self.factor, np.asarray(contribution, dtype=np.float64))
-        return self._rounded(np.asarray(raw, dtype=np.float64))
+        return self._rounded(self.unrounded_points(contribution))
+
+    def record_points(self, contribution: float, rounded: bool = True) -> float:
+        """:meth:`points` (``rounded``) or :meth:`unrounded_points` of one finite contribution
+        in plain Python floats, bit for bit (``tests/unit/test_scorecard.py``): the one-row
+        path, where numpy's per-call cost dominates."""
+        raw = -self.factor * contribution + 0.0
+        if rounded and self.rounding is Rounding.integer:
+            return math.copysign(math.floor(abs(raw) + 0.5), raw)
+        return raw
 
     def base_points(self, intercept: float) -> float:
         """The intercept's points: ``offset + (-factor) * b0`` (rounded likewise)."""

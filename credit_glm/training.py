@@ -75,6 +75,8 @@ class TrainedModel:
     train_scores: np.ndarray
     self_check: dict[str, Any]
     timings: dict[str, float]
+    # per feature its attributes' points (credit_glm.points_table); empty without a scale
+    points_table: tuple[dict[str, Any], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -188,11 +190,15 @@ def train(
     from credit_glm import metrics as m
     from credit_glm.diagnostics import coefficient_table, collinearity_report, fit_statistics
     from credit_glm.glm import fit_glm
+    from credit_glm.points_table import points_table
+    from credit_glm.reasons import ReasonTable, check_reason_codes
     from credit_glm.schema import build_schema, validate_frame
+    from credit_glm.scorecard import Scorecard
     from credit_glm.scoring import ScoringModel
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    check_reason_codes(config.reasons, config.features.features)
     data = config.data
     if len(frame) == 0:
         raise DataError("the training data has no rows")
@@ -253,6 +259,15 @@ def train(
             audit["dropped_for_sign"] = dropped_for_sign
         selection = replace(selection, selected=spec.feature_names, audit=audit)
     scorer = ScoringModel(spec=spec, params=fit.params, link=config.glm.link)
+    # the points scale and the reasons' reference points, from the training contributions
+    scorecard = Scorecard.from_config(config.scorecard)
+    train_contributions = scorer.contributions(train_frame)
+    descriptions = {name: f.description for name, f in config.features.features.items()}
+    reasons = ReasonTable.fit(
+        train_contributions, scorecard, spec.feature_names, config.reasons, descriptions, w_train
+    )
+    scorer = replace(scorer, scorecard=scorecard, reasons=reasons)
+    table = points_table(scorer, scorecard.points(train_contributions))
     p_train = scorer.predict(train_frame)
 
     metrics: dict[str, Any] = {
@@ -316,4 +331,5 @@ def train(
         train_scores=p_train,
         self_check=self_check,
         timings=timings,
+        points_table=tuple(table),
     )

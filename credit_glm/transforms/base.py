@@ -11,6 +11,9 @@ class is the one place that says, for that transform:
   contribution to the linear predictor (:meth:`FeatureTransform.compile`);
 - the per-record apply the service's one-row path needs (``compile(...).record``), equal bit for
   bit to the vectorised one (``tests/unit/test_transforms.py``);
+- ``attributes`` / ``attribute_labels`` / ``attribute_label``: what a discrete feature can score
+  as (each attribute with a raw value that falls in it; None for a continuous feature) and the
+  attribute each value is scored as, for the points table and the reason codes' texts;
 - ``json_schema``: the JSON Schema fragment of the input values the transform encodes;
 - ``health``: the signals a monitor counts (missing, unseen level, out of range);
 - ``sql`` / ``contribution_sql``: the same arithmetic as SQL expressions (ANSI ``CASE``, ``LN``),
@@ -202,6 +205,23 @@ class FeatureTransform(ABC):
         """Missing, unseen and out-of-range counts of a batch of input values."""
 
     @abstractmethod
+    def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
+        """A discrete feature's attributes, reference included: ``(label, one raw input value
+        scored as it)`` each, e.g. ``("[10, 50)", 10.0)``, ``("<missing>", None)``; None for a
+        continuous feature (its contribution varies with the value)."""
+
+    @abstractmethod
+    def attribute_labels(self, f: FeatureSpec, values: Any) -> list[str]:
+        """Per input value, the label of the attribute it is scored as (vectorised): a level
+        after merge and unseen mapping, a bin label; for a continuous feature the value as
+        text (``f"{x:g}"``); ``<missing>`` for a null."""
+
+    def attribute_label(self, f: FeatureSpec, value: Any) -> str:
+        """:meth:`attribute_labels` of one value (the one-row path; a transform may answer
+        faster, equal by ``tests/unit/test_transforms.py``)."""
+        return self.attribute_labels(f, [value])[0]
+
+    @abstractmethod
     def sql(self, f: FeatureSpec, column: str) -> tuple[str, ...]:
         """One SQL expression per design term, reading the SQL expression ``column``; NULL
         where Python reports a violation."""
@@ -331,6 +351,12 @@ class NumericTransform(FeatureTransform):
             missing=int(missing.sum()), out_of_range=self.out_of_range(f, x[~missing])
         )
 
+    def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
+        return None
+
+    def attribute_labels(self, f: FeatureSpec, values: Any) -> list[str]:
+        return [MISSING_LEVEL if math.isnan(x) else f"{x:g}" for x in to_float(values).tolist()]
+
     def _sql_value(self, f: FeatureSpec, column: str) -> str:
         x = column if f.fill is None else f"COALESCE({column}, {sql_number(f.fill)})"
         return self.sql_apply(f, x)
@@ -437,6 +463,19 @@ class LevelTransform(FeatureTransform):
 
     def accepts_missing(self, f: FeatureSpec) -> bool:
         return self.resolve(f, None)[0] >= -1
+
+    def attribute_labels(self, f: FeatureSpec, values: Any) -> list[str]:
+        keys, labels = self.labels(f, values)
+        # by level code: a level, or (-1) the reference; a refused value shows as itself
+        named = [*f.levels, f.reference]
+        table = []
+        for label in [*labels, None]:  # the last entry is a missing value's (key -1)
+            code, shown = self.resolve(f, label)
+            table.append(
+                str(named[code]) if code >= -1 else MISSING_LEVEL if shown is None else str(shown)
+            )
+        out: list[str] = np.array(table, dtype=object)[keys].tolist()
+        return out
 
     def health(self, f: FeatureSpec, values: Any) -> HealthSignals:
         keys, labels = self.labels(f, values)

@@ -159,6 +159,29 @@ class OneHot(LevelTransform):
 
         return record
 
+    def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
+        """Each known level with a raw text scored as it: the level itself, or for a level
+        made by ``merge`` the first raw level merged into it."""
+        mapping = dict(f.merge)
+        out: list[tuple[str, Any]] = []
+        for level in f.known_levels:
+            if level == MISSING_LEVEL:
+                out.append((level, None))
+                continue
+            raws = [raw for raw in self.raw_levels(f) if mapping.get(raw, raw) == level]
+            out.append((level, level if level in raws else raws[0]))
+        return tuple(out)
+
+    def attribute_label(self, f: FeatureSpec, value: Any) -> str:
+        # by text, as record_table: pd.factorize costs more than the rest of a one-row request
+        text = value if type(value) is str else level_text(value)
+        if text is not None and f.merge:
+            text = dict(f.merge).get(text, text)
+        code, _ = self.resolve(f, text)
+        if code < -1:
+            return super().attribute_label(f, value)
+        return str([*f.levels, f.reference][code])
+
     def json_schema(self, f: FeatureSpec) -> dict[str, Any]:
         null = [None] if self.accepts_missing(f) else []
         if f.unseen == UnseenPolicy.error.value:
@@ -243,6 +266,20 @@ class Bins(LevelTransform):
             return by_bin[bisect_right(cuts, x)]
 
         return record
+
+    def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
+        """Each bin with a value inside it (its lower edge; below the first cut, one less than
+        it), then ``<missing>`` when missing values are a level."""
+        edges = [-math.inf, *f.cuts, math.inf]
+        out: list[tuple[str, Any]] = []
+        for label, lo, hi in zip(bin_labels(f.cuts), edges[:-1], edges[1:], strict=True):
+            inside = lo if math.isfinite(lo) else (hi - 1.0 if math.isfinite(hi) else 0.0)
+            if not inside < hi:  # a cut so large that hi - 1 rounds back to it
+                inside = math.nextafter(hi, -math.inf)
+            out.append((label, inside))
+        if MISSING_LEVEL in f.known_levels:
+            out.append((MISSING_LEVEL, None))
+        return tuple(out)
 
     def json_schema(self, f: FeatureSpec) -> dict[str, Any]:
         return {"type": ["number", "null"] if self.accepts_missing(f) else "number"}

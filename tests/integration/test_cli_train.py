@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 from collections.abc import Callable
@@ -50,6 +51,16 @@ def test_run_log_holds_the_runs_lines(trained_dir: Path) -> None:
     assert "[credit_glm.cli][INFO] - selection: none (every feature kept, no search)" in run_log
     assert f"model {card['model_version']} promoted: " in run_log
     assert "AUC=" in run_log  # the verbose coefficient and metric table
+    assert "points: 600 at odds 50:1, 20 points to double the odds" in run_log
+
+
+def test_the_points_table_is_written_next_to_the_card(trained_dir: Path) -> None:
+    card = load_card(trained_dir / "models" / "glm_model.json")
+    with open(trained_dir / "models" / "points_table.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    features = {r["feature"] for r in rows} - {"(base points)"}
+    assert features == set(card["selected_features"])
+    assert float(rows[0]["points"]) == card["scorecard"]["base_points"]
 
 
 def test_training_prints_one_selection_block_without_a_search(cli: Cli, tmp_path: Path) -> None:
@@ -124,6 +135,10 @@ def test_evaluate_mode_scores_a_labelled_file(trained_dir: Path) -> None:
     # the whole file is 70% training rows: its AUC lies between the train and test AUCs
     lo, hi = sorted([card["metrics"]["test"]["auc"], card["metrics"]["train"]["auc"]])
     assert lo < ev["metrics"]["auc"] < hi
+    scores = ev["scores"]
+    assert scores["n"] == 1000 and sum(scores["first_reason_counts"].values()) <= 1000
+    q = scores["quantiles"]
+    assert q["min"] <= q["p10"] <= q["p50"] <= q["p90"] <= q["max"]
     failing = run_cli(
         ["mode=evaluate", f"data.path={GERMAN_CSV}", "evaluation.min_auc=0.99"], trained_dir
     )

@@ -348,3 +348,99 @@ def test_health_signals_count_missing_unseen_and_out_of_range() -> None:
     assert mapped.transformer.health(mapped, colour) == HealthSignals(missing=1, unseen=2)
     raw = by_name["e"]  # unmerged: cool was never seen either
     assert raw.transformer.health(raw, colour) == HealthSignals(missing=1, unseen=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# attributes: what a discrete feature can score as, and the label of each value
+# ---------------------------------------------------------------------------------------------
+DISCRETE = [f for f in SPEC.features if f.transform in ("bins", "onehot")]
+
+
+@pytest.mark.parametrize("feature", DISCRETE, ids=lambda f: f.name)
+def test_each_attribute_scores_as_every_training_value_with_its_label(
+    feature: FeatureSpec,
+) -> None:
+    t = feature.transformer
+    attributes = t.attributes(feature)
+    assert attributes is not None
+    labels = [label for label, _ in attributes]
+    assert sorted(labels) == sorted(feature.known_levels)  # the reference included, once each
+    compiled = t.compile(feature, COEFS[feature.name])
+    column = TRAIN[feature.column]
+    train_labels = t.attribute_labels(feature, column)
+    train_contribution = compiled.contribution(column, [])
+    assert set(train_labels) <= set(labels)
+    for label, value in attributes:
+        assert t.attribute_labels(feature, [value]) == [label]
+        one = compiled.contribution([value], [])[0]
+        # an indicator's coefficient, or nothing for the reference level
+        by_term = feature.levels.index(label) if label in feature.levels else None
+        assert one == (0.0 if by_term is None else COEFS[feature.name][by_term])
+        rows = [i for i, lbl in enumerate(train_labels) if lbl == label]
+        assert all(train_contribution[i] == one for i in rows)
+
+
+def test_attribute_labels_by_hand() -> None:
+    by_name = {f.name: f for f in SPEC.features}
+    b, o, n = by_name["b"], by_name["o"], by_name["n"]
+    assert b.transformer.attribute_labels(b, TRAIN["x"]) == [
+        "[0, 4)",
+        MISSING_LEVEL,
+        "[0, 4)",
+        "[4, inf)",
+        "[4, inf)",
+        "[-inf, 0)",
+    ]
+    # merged levels read as the merged level; red and cool tie as most frequent, cool sorts
+    # first and is the reference, which an unseen colour maps to
+    colours = [*TRAIN["colour"], "purple"]
+    assert o.reference == "cool"
+    assert o.transformer.attribute_labels(o, colours) == [
+        "red",
+        "cool",
+        "red",
+        "green",
+        MISSING_LEVEL,
+        "cool",
+        "cool",
+    ]
+    assert n.transformer.attributes(n) is None
+    assert n.transformer.attribute_labels(n, [1.5, None, math.nan, 2, -0.25]) == [
+        "1.5",
+        MISSING_LEVEL,
+        MISSING_LEVEL,
+        "2",
+        "-0.25",
+    ]
+
+
+def test_a_bin_below_a_huge_cut_still_gets_a_value_inside_it() -> None:
+    f = FeatureSpec(
+        name="b",
+        column="x",
+        transform="bins",
+        terms=("b[1e+300, inf)",),
+        cuts=(1e300,),
+        levels=("[1e+300, inf)",),
+        reference="[-inf, 1e+300)",
+    )
+    attributes = f.transformer.attributes(f)
+    assert attributes is not None
+    (low, below), (high, at) = attributes
+    assert below < 1e300 and at == 1e300
+    assert f.transformer.attribute_labels(f, [below, at]) == [low, high]
+
+
+@pytest.mark.parametrize("feature", SPEC.features, ids=lambda f: f.name)
+def test_the_one_value_label_is_the_vectorised_label(feature: FeatureSpec) -> None:
+    t = feature.transformer
+
+    @settings(max_examples=200, deadline=None)
+    @given(values=st.lists(_values_for(feature), min_size=1, max_size=6))
+    def check(values: list[Any]) -> None:
+        batch = t.attribute_labels(feature, values)
+        for v, label in zip(values, batch, strict=True):
+            assert t.attribute_labels(feature, [v]) == [label]  # not one from the batch around
+            assert t.attribute_label(feature, v) == label
+
+    check()
