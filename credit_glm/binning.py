@@ -51,10 +51,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
+
+from credit_glm.config import WoeTrend
 
 __all__ = [
     "BinStats",
@@ -74,21 +75,12 @@ FloatArray = npt.NDArray[np.float64]
 _IV_TIE = 1e-12
 
 
-class Trend(StrEnum):
-    """The shape of the event rate across the bins, in increasing ``x`` order.
-
-    ``auto`` is the better (higher IV) of ``ascending`` and ``descending`` (ascending on a tie
-    and when neither admits two bins); ``peak`` rises then falls and ``valley`` falls then
-    rises, either part possibly empty (so a monotone rate is unimodal too); ``none`` leaves the
-    rate free.
-    """
-
-    ascending = "ascending"
-    descending = "descending"
-    auto = "auto"
-    peak = "peak"
-    valley = "valley"
-    none = "none"
+# the trend of the event rate across the bins, in increasing ``x`` order: ``auto`` is the better
+# (higher IV) of ``ascending`` and ``descending`` (ascending on a tie and when neither admits two
+# bins); ``peak`` rises then falls and ``valley`` falls then rises, either part possibly empty
+# (so a monotone rate is unimodal too); ``none`` leaves the rate free. Declared once, in the
+# config (a feature's ``trend``).
+Trend = WoeTrend
 
 
 # Moves between adjacent bins ('+' rate up, '-' down, '=' equal) each trend allows, as an

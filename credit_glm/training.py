@@ -155,22 +155,32 @@ def _information_prefilter(
     config: AppConfig, spec: ModelSpec
 ) -> tuple[ModelSpec, dict[str, float]]:
     """``spec`` without the features whose information value is below ``selection.min_iv``
-    (only features with an IV, the ``woe`` ones, are filtered), and those features' IVs."""
+    (only features with an IV, the ``woe`` ones, are filtered) or whose binning found a single
+    bin (a constant WoE: no information, and collinear with the intercept), and those
+    features' IVs."""
+    from credit_glm.transforms.woe import Woe
+
     min_iv = config.selection.min_iv
-    if min_iv is None:
+    low = {
+        f.name: f.iv
+        for f in spec.features
+        if f.iv is not None and (Woe.single_bin(f) or (min_iv is not None and f.iv < min_iv))
+    }
+    if not low:
         return spec, {}
-    low = {f.name: f.iv for f in spec.features if f.iv is not None and f.iv < min_iv}
     forced = sorted(set(low) & set(config.selection.force_in))
     if forced:
         raise ConfigError(
             "selection.min_iv",
-            f"features {forced} are forced in but their information value is below {min_iv}: "
+            f"features {forced} are forced in but carry too little information (a single "
+            f"bin, or an information value below selection.min_iv={min_iv}): "
             + ", ".join(f"{n}={low[n]:.4f}" for n in forced),
         )
     kept = [n for n in spec.feature_names if n not in low]
     if not kept:
         raise ConfigError(
-            "selection.min_iv", f"no feature has an information value of at least {min_iv}"
+            "selection.min_iv",
+            f"no feature has more than one bin and an information value of at least {min_iv}",
         )
     return spec.subset(kept), {n: float(v) for n, v in low.items() if v is not None}
 
@@ -254,7 +264,7 @@ def train(
     if below_iv or dropped_for_sign:
         audit = dict(selection.audit)
         if below_iv:
-            audit["below_min_iv"] = below_iv
+            audit["low_information"] = below_iv
         if dropped_for_sign:
             audit["dropped_for_sign"] = dropped_for_sign
         selection = replace(selection, selected=spec.feature_names, audit=audit)

@@ -38,13 +38,26 @@ from credit_glm.transforms.base import (
 if TYPE_CHECKING:
     from credit_glm.features import FeatureSpec
 
-__all__ = ["Bins", "OneHot", "bin_labels", "factorized_text"]
+__all__ = ["Bins", "OneHot", "bin_labels", "bin_members", "factorized_text"]
 
 
 def bin_labels(cuts: Sequence[float]) -> tuple[str, ...]:
     """The labels of the right-open bins between ``cuts``: ``[-inf, c1)``, ..., ``[ck, inf)``."""
     edges = [-math.inf, *cuts, math.inf]
     return tuple(f"[{lo:g}, {hi:g})" for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+
+
+def bin_members(cuts: Sequence[float]) -> tuple[tuple[str, float], ...]:
+    """Each right-open bin's label with a value inside it: its lower edge; below the first
+    cut, one less than it (or the float just below a cut so large that ``- 1`` rounds back)."""
+    edges = [-math.inf, *cuts, math.inf]
+    out = []
+    for label, lo, hi in zip(bin_labels(cuts), edges[:-1], edges[1:], strict=True):
+        inside = lo if math.isfinite(lo) else (hi - 1.0 if math.isfinite(hi) else 0.0)
+        if not inside < hi:
+            inside = math.nextafter(hi, -math.inf)
+        out.append((label, inside))
+    return tuple(out)
 
 
 def _may_merge_bools(values: Any, uniques: list[Any]) -> bool:
@@ -270,13 +283,7 @@ class Bins(LevelTransform):
     def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
         """Each bin with a value inside it (its lower edge; below the first cut, one less than
         it), then ``<missing>`` when missing values are a level."""
-        edges = [-math.inf, *f.cuts, math.inf]
-        out: list[tuple[str, Any]] = []
-        for label, lo, hi in zip(bin_labels(f.cuts), edges[:-1], edges[1:], strict=True):
-            inside = lo if math.isfinite(lo) else (hi - 1.0 if math.isfinite(hi) else 0.0)
-            if not inside < hi:  # a cut so large that hi - 1 rounds back to it
-                inside = math.nextafter(hi, -math.inf)
-            out.append((label, inside))
+        out: list[tuple[str, Any]] = list(bin_members(f.cuts))
         if MISSING_LEVEL in f.known_levels:
             out.append((MISSING_LEVEL, None))
         return tuple(out)

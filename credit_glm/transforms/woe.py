@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from credit_glm import binning
 from credit_glm.config import (
     BinningMode,
     ColumnConfig,
@@ -56,7 +57,7 @@ from credit_glm.transforms.base import (
     to_float,
     violation,
 )
-from credit_glm.transforms.levels import bin_labels, factorized_text
+from credit_glm.transforms.levels import bin_labels, bin_members, factorized_text
 
 if TYPE_CHECKING:
     from credit_glm.features import FeatureSpec
@@ -116,8 +117,6 @@ class Woe(FeatureTransform):
         declared: ColumnConfig,
         outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
-        from credit_glm import binning
-
         if outcome is None:
             raise ConfigError(key, "transform=woe is fitted on the training target: none given")
         col_name = cfg.column or name
@@ -195,13 +194,6 @@ class Woe(FeatureTransform):
                         f"{key}.unseen_level",
                         f"{cfg.unseen_level!r} is in no bin of {col_name!r}",
                     )
-        if n_bins < 2:
-            raise ConfigError(
-                key,
-                f"woe found a single bin for {col_name!r} (max_bins={max_bins}, "
-                f"min_bin_share={min_share}): the column carries no information under these "
-                "constraints; relax them, declare the bins (bins: fixed) or drop the feature",
-            )
         stats = binning.bin_stats(codes, n_bins + 1, event, weight)  # bins + missing
         woe = [float(w) for w in binning.woe_values(stats.events, stats.non_events, smoothing)]
         iv = float(binning.information_value(stats.events, stats.non_events, smoothing))
@@ -237,6 +229,12 @@ class Woe(FeatureTransform):
     def woe_values(f: FeatureSpec) -> list[float]:
         """The WoE of each bin, by code: the bins, the missing bin, (categories) the unseen."""
         return [row[4] for row in f.bin_table or ()]
+
+    @staticmethod
+    def single_bin(f: FeatureSpec) -> bool:
+        """Whether the bins found are one (no split met the constraints): a constant WoE,
+        which carries no information and which training leaves out."""
+        return f.bin_table is not None and Woe.n_bins(f) < 2
 
     @staticmethod
     def n_bins(f: FeatureSpec) -> int:
@@ -348,6 +346,36 @@ class Woe(FeatureTransform):
             return when_unseen if c is None else c
 
         return category_record
+
+    # -----------------------------------------------------------------------------------------
+    # attributes: what the points table and the reason texts name
+    # -----------------------------------------------------------------------------------------
+    def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
+        """Each bin with a raw value scored as it; then the missing bin when a null is scored
+        (``missing: level``) and, for categories under ``unseen: map`` to no category, the
+        unseen bin."""
+        if _is_numeric(f):
+            out: list[tuple[str, Any]] = list(bin_members(f.cuts))
+        else:
+            out = [(_group_label(g), g[0]) for g in f.groups or ()]
+        if f.missing == MissingPolicy.level.value:
+            out.append((MISSING_LEVEL, None))
+        if not _is_numeric(f) and self._unseen_code(f) == self.n_bins(f) + 1:
+            known = self._category_codes(f)
+            out.append((UNSEEN_BIN, "\x00" + "".join(sorted(known))))  # a text no bin holds
+        return tuple(out)
+
+    def attribute_labels(self, f: FeatureSpec, values: Any) -> list[str]:
+        problems: list[SchemaViolation] = []
+        codes = self.encode_codes(f, values, problems)
+        labels = [row[0] for row in f.bin_table or ()]
+        if not problems:
+            return [labels[c] for c in codes.tolist()]
+        raw = list(values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else values)
+        return [
+            labels[c] if c >= 0 else (level_text(v) or MISSING_LEVEL)
+            for c, v in zip(codes.tolist(), raw, strict=True)
+        ]
 
     # -----------------------------------------------------------------------------------------
     # validation, monitoring

@@ -108,7 +108,7 @@ def _bins_by_hand(f: FeatureSpec) -> pd.DataFrame:
         label = label.fillna(len(f.cuts) + 1)
     else:
         where = {v: i for i, g in enumerate(f.groups) for v in g}
-        label = col.map(lambda v: len(f.groups or ()) if v is None else where[v])
+        label = col.map(lambda v: where[v] if isinstance(v, str) else len(f.groups or ()))
     table = pd.DataFrame({"bin": label.astype(int), "y": TRAIN["y"]})
     out = (
         table.groupby("bin")["y"]
@@ -156,8 +156,9 @@ def test_auto_bins_are_monotonic_and_respect_the_constraints() -> None:
         assert len(bins) <= 5 and all(n >= 0.08 * present for _, n, *_ in bins)
         if trend is not WoeTrend.descending:  # x raises the risk: the data's trend ascends
             assert len(bins) >= 2 and all(a < b for a, b in zip(rates, rates[1:], strict=False))
-        else:
+        else:  # against the data: a falling rate, or no split at all
             assert all(a > b for a, b in zip(rates, rates[1:], strict=False))
+            assert f.transformer.single_bin(f) == (len(bins) == 1)  # type: ignore[attr-defined]
         if trend is WoeTrend.auto:
             assert f.trend == "ascending"
 
@@ -319,7 +320,7 @@ def test_a_group_list_missing_a_training_category_is_refused() -> None:
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def german_woe(german_frame: pd.DataFrame) -> Any:
-    return train(compose_config(["features=woe_auto"]), german_frame)
+    return train(compose_config(["features=woe_auto", "selection.wrong_sign=drop"]), german_frame)
 
 
 def test_german_credit_woe_bins_are_monotonic_where_a_trend_was_asked(german_woe: Any) -> None:
@@ -367,14 +368,18 @@ def test_the_sign_gate_names_the_feature_and_drop_refits_without_it() -> None:
     assert outcome_vector(frame, data).sum() == y.sum()
 
 
-def test_min_iv_drops_features_below_it(german_frame: pd.DataFrame, german_woe: Any) -> None:
-    config = compose_config(["features=woe_auto", "selection.min_iv=0.05"])
+def test_min_iv_drops_features_below_it(german_frame: pd.DataFrame) -> None:
+    config = compose_config(
+        ["features=woe_auto", "selection.wrong_sign=drop", "selection.min_iv=0.05"]
+    )
     trained = train(config, german_frame)
-    below = trained.selection.audit["below_min_iv"]
+    below = trained.selection.audit["low_information"]
     assert below and all(v < 0.05 for v in below.values())
-    full = {f.name: f.iv for f in german_woe.spec.features}
-    assert set(below) == {n for n, v in full.items() if v is not None and v < 0.05}
-    assert set(trained.spec.feature_names) == set(full) - set(below)
+    assert all((f.iv or 0.0) >= 0.05 for f in trained.spec.features)
+    signs = [d["feature"] for d in trained.selection.audit.get("dropped_for_sign", [])]
+    every = set(trained.spec.feature_names) | set(below) | set(signs)
+    assert every == set(config.features.features)
+    assert not set(below) & set(trained.spec.feature_names)
 
 
 def test_the_service_counts_unseen_categories_through_the_transforms() -> None:
