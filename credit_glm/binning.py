@@ -441,7 +441,7 @@ def fit_numeric_bins(
     max_bins: int = 6,
     min_bin_share: float = 0.05,
     trend: Trend = Trend.auto,
-    prebins: int = 20,
+    prebins: int = 50,
     smoothing: float = 0.5,
 ) -> tuple[tuple[float, ...], Trend]:
     """Cut points of the IV-optimal binning of a numeric column, and the trend used.
@@ -461,8 +461,8 @@ def fit_numeric_bins(
         Every bin holds at least this share of the non-missing rows, by row count.
     trend : Trend, default auto
         The event rate's shape across the bins (:class:`Trend`); monotone trends are strict.
-    prebins : int, default 20
-        Pre-bins to group (:func:`numeric_prebin_cuts`).
+    prebins : int, default 50
+        Pre-bins to group (:func:`numeric_prebin_cuts`, unmerged).
     smoothing : float, default 0.5
         The WoE smoothing of the IV maximised (module docstring).
 
@@ -480,7 +480,10 @@ def fit_numeric_bins(
     y, w = _event_and_weight(event, weight, values.size)
     observed = ~np.isnan(values)
     values, y, w = values[observed], y[observed], w[observed]
-    candidates = numeric_prebin_cuts(values, prebins, min_bin_share)
+    # the pre-bins are not merged below the share first: the search enforces the share on the
+    # bins it forms, and a merge only removes candidate cuts (on German credit's duration, IV
+    # 0.2871 with the merge against 0.2948 without, optbinning's binning)
+    candidates = numeric_prebin_cuts(values, prebins, 0.0)
     codes = np.searchsorted(candidates, values, side="right")
     stats = bin_stats(codes, candidates.size + 1, y, w)
     min_count = _min_count(min_bin_share, values.size)

@@ -35,6 +35,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from credit_glm.binning import information_value  # noqa: E402
+from credit_glm.feature_selection import select_features  # noqa: E402
 from credit_glm.metrics import roc_auc  # noqa: E402
 from credit_glm.schema import build_schema, validate_frame  # noqa: E402
 from credit_glm.split import split_rows  # noqa: E402
@@ -76,7 +78,7 @@ def main() -> None:
     config = compose_config(overrides)
     raw = pd.read_csv(GERMAN_CSV, dtype=str, keep_default_na=False, na_values=[""])
     t0 = time.perf_counter()
-    trained = train(config, raw)
+    trained = train(config, raw, select_features)
     ours_total = time.perf_counter() - t0
     ours_auc = trained.metrics["test"]["auc"]
 
@@ -138,13 +140,22 @@ def main() -> None:
     )
     print(f"ours, whole training run: {ours_total:.2f} s")
     print()
-    print(f"{'feature':58s} {'IV ours':>8s} {'by hand':>8s} {'optb.':>8s} {'bins':>9s} mono")
+    print(
+        f"{'feature':58s} {'IV ours':>8s} {'by hand':>8s} {'optb.':>8s} {'optb.*':>8s} "
+        f"{'bins':>9s} mono"
+    )
     table = process.summary().set_index("name")
     all_equal, all_mono = True, True
     for f in spec.features:
         hand = _iv_by_hand(train_x[f.column], y_train, f)
         all_equal &= abs(hand - (f.iv or 0.0)) <= 1e-12 * max(1.0, hand)
         theirs_iv = float(table.loc[f.column, "iv"])
+        theirs_table = process.get_binned_variable(f.column).binning_table.build()
+        theirs_bins = theirs_table.iloc[:-1]  # the last row holds the totals
+        theirs_bins = theirs_bins[theirs_bins["Bin"].astype(str) != "Special"]
+        theirs_smoothed = information_value(
+            theirs_bins["Event"].to_numpy(float), theirs_bins["Non-event"].to_numpy(float), 0.5
+        )
         n_ours = len(f.cuts) + 1 if f.groups is None else len(f.groups)
         n_theirs = int(table.loc[f.column, "n_bins"])
         mono = ""
@@ -156,29 +167,37 @@ def main() -> None:
             all_mono &= ours_mono
             mono = f"{'yes' if ours_mono else 'NO'}/{'yes' if theirs_mono else 'no'}"
         print(
-            f"{f.name:58s} {f.iv or 0.0:8.4f} {hand:8.4f} {theirs_iv:8.4f} "
+            f"{f.name:58s} {f.iv or 0.0:8.4f} {hand:8.4f} {theirs_iv:8.4f} {theirs_smoothed:8.4f} "
             f"{n_ours:>4d}/{n_theirs:<4d} {mono}"
         )
     print()
+    print("optb.: optbinning's IV (unsmoothed); optb.*: the IV of optbinning's bins by our")
+    print("formula (smoothing 0.5, the missing bin counted), comparable with 'IV ours'")
     print(f"IV equal to the computation by hand: {'yes' if all_equal else 'NO'}")
     print(f"every numeric feature monotonic (ours): {'yes' if all_mono else 'NO'}")
 
 
 def _select_on_woe(config: Any, w_train: pd.DataFrame, y_train: np.ndarray) -> list[str]:
     """Run credit-glm's selection engine on optbinning's WoE columns (same settings)."""
-    from credit_glm.config import FeatureConfig, FeaturesConfig
-    from credit_glm.feature_selection import select_features
+    from credit_glm.config import (
+        ColumnConfig,
+        ColumnType,
+        DataConfig,
+        FeatureConfig,
+        FeaturesConfig,
+        TargetConfig,
+    )
     from credit_glm.features import design_matrix, fit_feature_spec
 
     frame = w_train.reset_index(drop=True)
-    data = config.data.__class__(
+    columns = {c: ColumnConfig(type=ColumnType.float) for c in frame}
+    data = DataConfig(
         name="woe",
         path="-",
-        target=config.data.target,
-        columns={
-            c: config.data.columns["duration_in_month"].__class__(type="float") for c in frame
-        },
+        target=TargetConfig(column="y", event="1"),
+        columns={**columns, "y": ColumnConfig(type=ColumnType.int)},
     )
+    # optbinning's WoE is ln(%non-event / %event): a riskier bin has a smaller WoE
     feats = FeaturesConfig(name="woe", features={c: FeatureConfig(expected_sign=-1) for c in frame})
     spec = fit_feature_spec(feats, data, frame)
     X = design_matrix(spec, frame)

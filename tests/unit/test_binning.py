@@ -181,7 +181,7 @@ def test_fit_numeric_bins_is_the_brute_force_optimum_over_its_prebins(
     share, max_bins = 0.05 * (seed % 3), 3 + seed % 3
     cuts, used = fit_numeric_bins(x, y, None, max_bins=max_bins, min_bin_share=share, trend=trend)
     ok = ~np.isnan(x)
-    candidates = numeric_prebin_cuts(x, 20, share)
+    candidates = numeric_prebin_cuts(x, 20, 0.0)
     # few distinct values: the candidates are the distinct values (less those merged away)
     assert set(candidates) <= set(np.unique(x[ok])[1:])
     codes = np.searchsorted(candidates, x[ok], side="right")
