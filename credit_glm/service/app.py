@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from credit_glm.config import ServingConfig
 from credit_glm.errors import ValidationFailed
 from credit_glm.rules import REQUIRED
-from credit_glm.scoring import ACCEPT, DECLINE, decisions, declines
+from credit_glm.scoring import ACCEPT, DECLINE, Explanation, decisions, declines
 from credit_glm.service import metrics as m
 from credit_glm.service.admin import public_model_info
 from credit_glm.service.body import JSON, read_json
@@ -200,6 +200,7 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     batch_accept = m.PREDICTIONS.labels("/predict/batch", "accept")
     batch_decline = m.PREDICTIONS.labels("/predict/batch", "decline")
     check_unseen = bool(state.unseen)
+    scored = scorer.scorecard is not None  # a points scale: score and reason codes too
     limit = state.settings.max_body_bytes
     # the envelope, every row, and as many (invalid) nested objects as errors are listed
     max_objects = max_rows + max_errors + 1
@@ -282,8 +283,13 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             clean, errors = validator.validate(features)
             if errors:
                 raise reject(errors, ("features",), None)
+        explained: dict[str, Any] | None = None
         try:
-            score = model.predict_record(clean)
+            if scored:
+                explained = model.explain_record(clean)
+                score = explained["probability_of_default"]
+            else:
+                score = model.predict_record(clean)
         except ValidationFailed as err:
             raise reject(_spec_errors(err, None), ("features",), None) from None
         health.observe_score(score)
@@ -297,6 +303,17 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         (single_decline if declined else single_accept).inc()
         if log_features:
             environ[KEY_FEATURES] = {c: clean.get(c) for c in columns_of}
+        if explained is not None:
+            body = {
+                "request_id": environ[KEY_REQUEST_ID],
+                "model_version": version,
+                "cutoff": cutoff,
+                "probability_of_default": score,
+                "decision": label,
+                "score": explained["score"],
+                "reason_codes": explained["reason_codes"],
+            }
+            return Response(orjson.dumps(body), mimetype=_JSON)
         # as json.dumps would write it: the request id is [A-Za-z0-9._:-], the rest is fixed
         return Response(
             f'{{"request_id":"{environ[KEY_REQUEST_ID]}",{head},'
@@ -326,10 +343,15 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
         in_time(deadline)
         columns, rows, errors, complete = validator.to_columns(instances, max_errors, deadline)
         p: np.ndarray | None = None
+        explained: Explanation | None = None
         if rows and complete and len(errors) < max_errors:
             in_time(deadline)
             try:
-                p = model.predict(columns)
+                if scored:
+                    explained = model.explain(columns)
+                    p = explained.probability_of_default
+                else:
+                    p = model.predict(columns)
             except ValidationFailed:
                 spec_errors, complete = _row_by_row(
                     columns, rows, max_errors - len(errors), deadline
@@ -353,6 +375,13 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
                 for v, d in zip(p.tolist(), labels, strict=True)
             ],
         }
+        if explained is not None and explained.score is not None:
+            reasons = explained.reason_codes or [[] for _ in labels]
+            for out, s, r in zip(
+                body["predictions"], explained.score.tolist(), reasons, strict=True
+            ):
+                out["score"] = s
+                out["reason_codes"] = r
         return Response(orjson.dumps(body), mimetype=_JSON)
 
     def _row_by_row(

@@ -28,7 +28,7 @@ from credit_glm.errors import ArtifactError, ConfigError, ValidationFailed
 from credit_glm.model_card import SUPPORTED_FORMAT_VERSIONS, score_baseline
 from credit_glm.rules import rule_table
 from credit_glm.schema import data_config_from_dict
-from credit_glm.scoring import ScoringModel
+from credit_glm.scoring import Explanation, ScoringModel
 from credit_glm.service.validation import RecordValidator, SchemaCompileError
 
 __all__ = [
@@ -80,6 +80,16 @@ class ServedModel:
         """:meth:`predict` of one validated record (field -> value), bit for bit, by the
         scorer's per-record path (:meth:`~credit_glm.scoring.ScoringModel.predict_record`)."""
         return self.scorer.predict_record(record)
+
+    def explain(self, columns: Mapping[str, Sequence[Any]]) -> Explanation:
+        """Probabilities of default, scores and reason codes of validated columns
+        (:meth:`credit_glm.scoring.ScoringModel.explain`; the bits of :meth:`predict`)."""
+        return self.scorer.explain(columns)
+
+    def explain_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`explain` of one validated record, bit for bit, by the scorer's per-record
+        path (:meth:`~credit_glm.scoring.ScoringModel.explain_record`)."""
+        return self.scorer.explain_record(record)
 
     def self_check(self) -> tuple[bool, str]:
         """Score the card's recorded row; ``(passed, explanation)``."""

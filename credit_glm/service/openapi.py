@@ -140,6 +140,32 @@ def _problems(*codes: int) -> dict[str, Any]:
     }
 
 
+def _score_properties(model: ServedModel) -> dict[str, Any]:
+    """``score`` and ``reason_codes`` of a model with a points scale: the features that cost
+    the applicant the most points, at most ``reasons.max`` of them, the largest shortfall first."""
+    reasons = model.scorer.reasons
+    codes = sorted({r.code for r in reasons.features}) if reasons is not None else []
+    most = reasons.max_reasons if reasons is not None else 0
+    return {
+        "score": {"type": "number", "description": "points; higher is less risk"},
+        "reason_codes": {
+            "type": "array",
+            "maxItems": most,
+            "items": {
+                "type": "object",
+                "required": ["code", "feature", "text", "points", "shortfall"],
+                "properties": {
+                    "code": {"type": "string", "enum": codes} if codes else {"type": "string"},
+                    "feature": {"type": "string"},
+                    "text": {"type": "string"},
+                    "points": {"type": "number"},
+                    "shortfall": {"type": "number", "exclusiveMinimum": 0},
+                },
+            },
+        },
+    }
+
+
 def _ok(ref: str, description: str) -> dict[str, Any]:
     return {
         "200": {
@@ -151,12 +177,15 @@ def _ok(ref: str, description: str) -> dict[str, Any]:
 
 def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a service serving ``model`` with ``settings``."""
+    scored = model.scorer.scorecard is not None
     prediction: dict[str, Any] = {
         "type": "object",
-        "required": ["probability_of_default", "decision"],
+        "required": ["probability_of_default", "decision"]
+        + (["score", "reason_codes"] if scored else []),
         "properties": {
             "probability_of_default": {"type": "number", "minimum": 0, "maximum": 1},
             "decision": {"type": "string", "enum": ["accept", "decline"]},
+            **(_score_properties(model) if scored else {}),
         },
     }
     envelope_props = {
@@ -192,8 +221,7 @@ def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, A
                 "request_id",
                 "model_version",
                 "cutoff",
-                "probability_of_default",
-                "decision",
+                *prediction["required"],
             ],
             "properties": {**envelope_props, **prediction["properties"]},
         },
