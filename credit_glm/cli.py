@@ -233,7 +233,8 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
 def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     """``mode=export``: the model card ``paths.model`` as one SQL ``SELECT``
     (:func:`credit_glm.sql_export.scorecard_sql`) over ``export.table``, written atomically to
-    ``export.path``; the points scale is the card's ``scorecard`` section, else ``scorecard``.
+    ``export.path``. The points scale is the card's (``scorecard.scale``) when it records one,
+    else the ``scorecard`` config.
 
     Raises
     ------
@@ -253,9 +254,10 @@ def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     try:
         scorer = ScoringModel.from_card(card)
         data = data_config_from_dict(card["schema"])
+        # the card's own points scale (its scorecard section's `scale`), else the config's
         recorded = card.get("scorecard")
         scale = (
-            Scorecard.from_dict(recorded)
+            Scorecard.from_dict(recorded["scale"])
             if recorded is not None
             else Scorecard.from_config(app.scorecard)
         )
@@ -292,6 +294,8 @@ def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
         "scorecard": {**scale.to_dict(), "source": "card" if recorded is not None else "config"},
     }
     _write_json(output_dir / "metrics.json", summary)
+    if recorded is not None:
+        log.info("points scale from the model card (scorecard.* is not read)")
     log.info(
         "model %s exported as SQL over table %s: %s",
         card["model_version"],

@@ -42,7 +42,7 @@ __all__ = ["ENGINES_TESTED", "SQL_LINKS", "scorecard_sql"]
 
 ENGINES_TESTED: Final = (
     "SQLite >= 3.35 built with its math functions",
-    "DuckDB >= 1.0",
+    "DuckDB",
 )
 
 # eta beyond which exp(eta) overflows a double (ln(DBL_MAX) = 709.78...)
@@ -139,8 +139,10 @@ def scorecard_sql(
         The decision cut-off: ``decline`` when the probability of default reaches it
         (:data:`~credit_glm.scoring.DECISION_RULE`).
     table
-        The table (or view) read; its columns are the schema's input columns. A dotted name
-        is schema-qualified.
+        The table (or view) read; its columns are the schema's input columns, typed as the
+        schema declares them (a category column as text: DuckDB's CSV reader, left to itself,
+        reads ``yes``/``no`` as BOOLEAN, which no level matches). A dotted name is
+        schema-qualified.
     id_column
         A column passed through first, under its own name (the schema's ``id_column``).
     model_version, model_sha256

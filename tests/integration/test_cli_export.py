@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from credit_glm.__main__ import config_dir
 from credit_glm.artifact import load_card
 from credit_glm.config import ColumnType, Rounding
+from credit_glm.model_card import seal_card
 from credit_glm.schema import data_config_from_dict
 from credit_glm.scorecard import Scorecard
 from credit_glm.scoring import ScoringModel
@@ -122,6 +124,7 @@ def test_the_exported_file_scores_every_row_as_python(exported: Path, engine: st
     assert summary["status"] == "ok" and summary["mode"] == "export"
     assert summary["path"] == "out/scorecard.sql" and summary["id_column"] == ID
     assert summary["model_sha256"] == card["model_sha256"]
+    assert summary["scorecard"]["rounding"] == "integer"
 
 
 def test_a_bad_model_path_fails_clearly_and_writes_nothing(exported: Path) -> None:
@@ -148,3 +151,30 @@ def test_a_probit_model_is_refused_naming_the_link(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: config glm.link: a probit model has no portable SQL")
     assert "supports the cloglog, logit links" in result.stderr
     assert not (tmp_path / "probit.sql").exists()
+
+
+def test_the_cards_own_points_scale_is_used(exported: Path) -> None:
+    """A card recording a points scale (``scorecard.scale``) is exported on that scale, not on
+    the ``scorecard`` config."""
+    card = load_card(exported / "models" / "glm_model.json")
+    scale = Scorecard(500.0, 20.0, 40.0, Rounding.none)
+    card["scorecard"] = {"scale": scale.to_dict()}
+    (exported / "scaled.json").write_text(json.dumps(seal_card(card)), encoding="utf-8")
+    result = run_cli(
+        [
+            "mode=export",
+            "paths.model=scaled.json",
+            "scorecard.rounding=integer",
+            "export.path=out/scaled.sql",
+            "hydra.run.dir=o/scaled",
+        ],
+        exported,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "points scale from the model card (scorecard.* is not read)\n" in result.stdout
+    sql = (exported / "out" / "scaled.sql").read_text(encoding="utf-8")
+    factor = 40.0 / math.log(2.0)
+    assert f"-- points: factor {factor!r} (pdo 40.0 / ln 2)" in sql
+    assert "-- rounding: none" in sql
+    summary = json.loads((exported / "o" / "scaled" / "metrics.json").read_text())
+    assert summary["scorecard"]["source"] == "card" and summary["scorecard"]["pdo"] == 40.0
