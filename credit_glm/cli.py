@@ -239,6 +239,81 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     return result
 
 
+def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
+    """``mode=export``: the model card ``paths.model`` as one SQL ``SELECT``
+    (:func:`credit_glm.sql_export.scorecard_sql`) over ``export.table``, written atomically to
+    ``export.path``. The points scale is the card's (``scorecard.scale``) when it records one,
+    else the ``scorecard`` config.
+
+    Raises
+    ------
+    ArtifactError
+        The card is missing, fails its checks, or lacks what the query needs.
+    ConfigError
+        The model's link has no SQL form (probit).
+    """
+    from credit_glm.artifact import load_card
+    from credit_glm.atomic_files import write_file_atomically
+    from credit_glm.schema import data_config_from_dict
+    from credit_glm.scorecard import Scorecard
+    from credit_glm.scoring import DECISION_RULE, ScoringModel
+    from credit_glm.sql_export import scorecard_sql
+
+    card = load_card(app.paths.model)
+    try:
+        scorer = ScoringModel.from_card(card)
+        data = data_config_from_dict(card["schema"])
+        # the card's own points scale (its scorecard section's `scale`), else the config's
+        recorded = card.get("scorecard")
+        scale = (
+            Scorecard.from_dict(recorded["scale"])
+            if recorded is not None
+            else Scorecard.from_config(app.scorecard)
+        )
+        # the cut-off as the service reads it; the query writes DECISION_RULE
+        cutoff = float(card["decision"]["cutoff"])
+        if card["decision"]["rule"] != DECISION_RULE:
+            raise ValueError(f"decision rule {card['decision']['rule']!r} is not {DECISION_RULE!r}")
+    except (KeyError, TypeError, ValueError) as err:  # ConfigError among them
+        raise ArtifactError(
+            f"model card {app.paths.model!r} cannot be exported: {type(err).__name__}: {err}"
+        ) from None
+    sql = scorecard_sql(
+        scorer,
+        scale,
+        cutoff,
+        app.export.table,
+        data.id_column,
+        model_version=card["model_version"],
+        model_sha256=card["model_sha256"],
+    )
+    path = write_file_atomically(app.export.path, sql.encode("utf-8"))
+    summary = {
+        "status": "ok",
+        "mode": "export",
+        "format": app.export.format.value,
+        "model_version": card["model_version"],
+        "model_sha256": card["model_sha256"],
+        "path": str(path),
+        "table": app.export.table,
+        "id_column": data.id_column,
+        "features": list(scorer.spec.feature_names),
+        "link": scorer.link.value,
+        "cutoff": cutoff,
+        "scorecard": {**scale.to_dict(), "source": "card" if recorded is not None else "config"},
+    }
+    _write_json(output_dir / "metrics.json", summary)
+    if recorded is not None:
+        log.info("points scale from the model card (scorecard.* is not read)")
+    log.info(
+        "model %s exported as SQL over table %s: %s",
+        card["model_version"],
+        app.export.table,
+        path,
+    )
+    return summary
+
+
 def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
     """Run the mode the config names; return the process exit code.
 
@@ -251,6 +326,8 @@ def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
             run_train(app, output_dir, promote)
         elif app.mode is Mode.evaluate:
             run_evaluate(app, output_dir)
+        elif app.mode is Mode.export:
+            run_export(app, output_dir)
         elif app.mode is Mode.serve:
             from credit_glm.service.server import serve
 
