@@ -263,13 +263,9 @@ def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     try:
         scorer = ScoringModel.from_card(card)
         data = data_config_from_dict(card["schema"])
-        # the card's own points scale (its scorecard section's `scale`), else the config's
-        recorded = card.get("scorecard")
-        scale = (
-            Scorecard.from_dict(recorded["scale"])
-            if recorded is not None
-            else Scorecard.from_config(app.scorecard)
-        )
+        # the card's own points scale (its scorecard section), else, for a card written
+        # before points existed, the config's
+        scale = scorer.scorecard or Scorecard.from_config(app.scorecard)
         # the cut-off as the service reads it; the query writes DECISION_RULE
         cutoff = float(card["decision"]["cutoff"])
         if card["decision"]["rule"] != DECISION_RULE:
@@ -300,10 +296,13 @@ def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
         "features": list(scorer.spec.feature_names),
         "link": scorer.link.value,
         "cutoff": cutoff,
-        "scorecard": {**scale.to_dict(), "source": "card" if recorded is not None else "config"},
+        "scorecard": {
+            **scale.to_dict(),
+            "source": "card" if scorer.scorecard is not None else "config",
+        },
     }
     _write_json(output_dir / "metrics.json", summary)
-    if recorded is not None:
+    if scorer.scorecard is not None:
         log.info("points scale from the model card (scorecard.* is not read)")
     log.info(
         "model %s exported as SQL over table %s: %s",

@@ -186,11 +186,12 @@ def scorecard_sql(
         expr = f.transformer.contribution_sql(f, sql_identifier(f.column), coefs)
         contributions.append(f"{expr} AS contribution_{j}")
     # the linear predictor: the intercept, then each contribution in spec order
-    intercept = model._intercept
+    intercept = model.intercept
     eta = " + ".join([sql_number(intercept), *(f"contribution_{j}" for j in k)])
     minus_factor = sql_number(-scorecard.factor)
     linear = [*row_id, f"{eta} AS eta"]
-    linear += [f"{minus_factor} * contribution_{j} AS raw_points_{j}" for j in k]
+    # + 0.0 as Scorecard.unrounded_points: the reference level's -0.0 becomes 0.0
+    linear += [f"{minus_factor} * contribution_{j} + 0e0 AS raw_points_{j}" for j in k]
     points = [*row_id, "eta"]
     points += [f"{_rounded_sql(scorecard, f'raw_points_{j}')} AS points_{j}" for j in k]
     base = scorecard.base_points(intercept)

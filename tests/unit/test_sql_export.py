@@ -138,7 +138,7 @@ def python_scores(
     """Points ``(n, k)``, score, probability of default and decision from the Python scorer."""
     contributions = model.contributions(frame)
     points = [scorecard.points(contributions[:, j]) for j in range(contributions.shape[1])]
-    score = scorecard.score(scorecard.base_points(model._intercept), points)
+    score = scorecard.score(scorecard.base_points(model.intercept), points)
     p = model.predict(frame)
     return np.column_stack(points), score, p, decisions(p, cutoff)
 
@@ -158,6 +158,12 @@ MODELS: dict[str, list[str]] = {
     "cloglog": [*IEEE_ONLY, "glm.link=cloglog"],
     "every transform": EVERY_TRANSFORM,
     "every transform, integer points": [*EVERY_TRANSFORM, "scorecard.rounding=integer"],
+    "woe": ["features=woe_auto", "selection.wrong_sign=drop"],
+    "woe, integer points": [
+        "features=woe_auto",
+        "selection.wrong_sign=drop",
+        "scorecard.rounding=integer",
+    ],
 }
 
 
@@ -193,6 +199,10 @@ def test_sql_scores_every_row_as_the_python_scorer(
     got_p = np.array([r[2 + k] for r in rows], dtype=np.float64)
     assert np.array_equal(got_points, points)
     assert np.array_equal(got_score, score)
+    explained = t.model.explain(table)  # the one scorer's own points and score
+    assert explained.points is not None and explained.score is not None
+    assert np.array_equal(got_points, explained.points)
+    assert np.array_equal(got_score, explained.score)
     assert np.max(np.abs(got_p - p)) <= 1e-12
     assert [r[3 + k] for r in rows] == decision
     assert {"accept", "decline"} <= set(decision)  # the cut-off splits the rows
