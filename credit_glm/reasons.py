@@ -190,14 +190,34 @@ class ReasonTable:
     def reason(self, j: int, label: str, points: float, shortfall: float) -> dict[str, Any]:
         """The reason record of feature ``j`` for an applicant scored as attribute ``label``
         (``points`` as reported: rounded under ``rounding: integer``)."""
-        r = self.features[j]
-        return {
-            "code": r.code,
-            "feature": r.feature,
-            "text": r.text_for(label),
-            "points": points,
-            "shortfall": shortfall,
-        }
+        return _reason(self.features[j], self.features[j].text_for(label), points, shortfall)
+
+    def reasons_of(
+        self,
+        order: np.ndarray,
+        labels: Sequence[Mapping[int, str]],
+        points: np.ndarray,
+        shortfall: np.ndarray,
+    ) -> list[list[dict[str, Any]]]:
+        """The reason records of a batch, as :meth:`reason` writes each: ``order`` and
+        ``shortfall`` from :meth:`rank`, ``labels[j][i]`` row ``i``'s attribute label of
+        feature ``j`` (for the pairs that are reasons), ``points`` as reported. Each text is
+        formatted once per (feature, label)."""
+        pts, short = points.tolist(), shortfall.tolist()
+        texts: dict[tuple[int, str], str] = {}
+        out: list[list[dict[str, Any]]] = []
+        for i, row in enumerate(order.tolist()):
+            mine: list[dict[str, Any]] = []
+            for j in row:
+                if j < 0:
+                    break
+                label = labels[j][i]
+                text = texts.get((j, label))
+                if text is None:
+                    text = texts[(j, label)] = self.features[j].text_for(label)
+                mine.append(_reason(self.features[j], text, pts[i][j], short[i][j]))
+            out.append(mine)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -217,3 +237,14 @@ class ReasonTable:
             max_reasons=int(raw["max"]),
             method=ReasonMethod(raw["method"]),
         )
+
+
+def _reason(r: FeatureReason, text: str, points: float, shortfall: float) -> dict[str, Any]:
+    """One reason record: what the API, batch scoring and the card's examples return."""
+    return {
+        "code": r.code,
+        "feature": r.feature,
+        "text": text,
+        "points": points,
+        "shortfall": shortfall,
+    }

@@ -347,25 +347,15 @@ class ScoringModel:
         if self.reasons is None:
             return Explanation(names, p, score, base, points)
         order, shortfall = self.reasons.rank(unrounded)
-        reasons: list[list[dict[str, Any]]] = [[] for _ in range(n)]
         # the attribute labels of the (row, feature) pairs that are reasons only
-        labels: dict[tuple[int, int], str] = {}
+        labels: list[dict[int, str]] = []
         for j, (c, f) in enumerate(zip(self._features, self.spec.features, strict=True)):
             rows = np.flatnonzero((order == j).any(axis=1))
+            found: list[str] = []
             if rows.size:
-                values = _take(column_of(c.column), rows)
-                found = f.transformer.attribute_labels(f, values)
-                for i, label in zip(rows.tolist(), found, strict=True):
-                    labels[(i, j)] = label
-        for i, row in enumerate(order.tolist()):
-            for j in row:
-                if j < 0:
-                    break
-                reasons[i].append(
-                    self.reasons.reason(
-                        j, labels[(i, j)], float(points[i, j]), float(shortfall[i, j])
-                    )
-                )
+                found = f.transformer.attribute_labels(f, _take(column_of(c.column), rows))
+            labels.append(dict(zip(rows.tolist(), found, strict=True)))
+        reasons = self.reasons.reasons_of(order, labels, points, shortfall)
         return Explanation(names, p, score, base, points, reasons)
 
     @classmethod

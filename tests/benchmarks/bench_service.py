@@ -25,7 +25,8 @@ Usage (needs ``wrk``: ``apt-get install -y wrk``)::
         [--scrape-flood 16]
 
 ``--variant NAME=DIR`` also serves the ``credit_glm`` package found in ``DIR`` (put first on
-``PYTHONPATH``: e.g. ``git archive <commit> | tar -x -C DIR``, with ``conf/``) and measures its
+``PYTHONPATH``: e.g. ``git archive <commit> | tar -x -C DIR``, with ``conf/``), with a card that
+package trains itself (an older package may not read a newer card), and measures its
 ``/predict`` and ``/predict/batch`` in the same alternating rounds, so two implementations are
 compared in one run on one machine.
 """
@@ -159,7 +160,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _train(workdir: Path) -> Path:
+def _train(workdir: Path, env: dict[str, str] | None = None) -> Path:
+    """The default German credit model, trained by the ``credit_glm`` that ``env`` imports."""
+    workdir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
             sys.executable,
@@ -172,6 +175,7 @@ def _train(workdir: Path) -> Path:
         cwd=workdir,
         check=True,
         stdout=subprocess.DEVNULL,
+        env=env,
     )
     return workdir / "models" / "glm_model.json"
 
@@ -401,6 +405,8 @@ def main() -> int:
             name, _, src = spec.partition("=")
             port = _free_port()
             env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+            # a card of the variant's own format, trained by the variant's own code
+            variant_card = _train(work / f"train-{name}", env)
             variants[name] = (
                 subprocess.Popen(
                     [
@@ -409,7 +415,7 @@ def main() -> int:
                         "credit_glm",
                         "mode=serve",
                         f"serving.port={port}",
-                        f"serving.model_path={card_path}",
+                        f"serving.model_path={variant_card}",
                         f"serving.workers={args.workers}",
                         f"serving.threads={args.threads}",
                         "serving.drain_seconds=0",
