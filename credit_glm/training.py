@@ -151,6 +151,11 @@ def _every_row(spec: ModelSpec, frame: pd.DataFrame, first: ValidationFailed) ->
     return first
 
 
+def _column_description(data: DataConfig, column: str) -> str:
+    declared = data.columns.get(column)
+    return declared.description if declared is not None and declared.description else ""
+
+
 def _information_prefilter(
     config: AppConfig, spec: ModelSpec
 ) -> tuple[ModelSpec, dict[str, float]]:
@@ -272,7 +277,11 @@ def train(
     # the points scale and the reasons' reference points, from the training contributions
     scorecard = Scorecard.from_config(config.scorecard)
     train_contributions = scorer.contributions(train_frame)
-    descriptions = {name: f.description for name, f in config.features.features.items()}
+    # a feature's own description, else its column's in the data schema
+    descriptions = {
+        name: f.description or _column_description(data, f.column or name)
+        for name, f in config.features.features.items()
+    }
     reasons = ReasonTable.fit(
         train_contributions, scorecard, spec.feature_names, config.reasons, descriptions, w_train
     )

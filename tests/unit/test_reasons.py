@@ -109,8 +109,10 @@ def test_reasons_are_the_brute_force_from_the_points_table(
                 assert reason["text"] == f"Loan of {label} months"
             elif name == "housing":
                 assert reason["text"] == f"Housing situation: {label}"
-            else:
-                assert reason["text"] == f"{name}: {label}"
+            else:  # no feature description: the column's, from the data schema
+                column = trained.config.data.columns[features[k].column]
+                assert column.description
+                assert reason["text"] == f"{column.description}: {label}"
     assert n_reasons > 2000  # most applicants have three reasons
 
 
