@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -95,6 +96,46 @@ def to_float(values: Any) -> np.ndarray:
             out = np.array([np.nan if v is None else float(v) for v in seq], dtype="float64")
     # a fresh contiguous vector, so every ufunc runs the same loop for any slice of a frame
     return np.ascontiguousarray(out)
+
+
+def interval_record(
+    cuts: Sequence[float], by_bin: Sequence[float | None], when_missing: float | None
+) -> RecordContribution:
+    """The per-record contribution of a feature scored by right-open bins between ``cuts``
+    (``by_bin[i]`` for bin ``i``, as ``np.searchsorted(cuts, x, side="right")``); None for a
+    value that is not a number or that the feature refuses."""
+    edges, table = list(cuts), list(by_bin)
+
+    def record(value: Any) -> float | None:
+        if value is None:
+            return when_missing
+        if isinstance(value, str):
+            return None
+        try:
+            x = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if x != x:
+            return when_missing
+        return table[bisect_right(edges, x)]
+
+    return record
+
+
+def text_record(
+    table: Mapping[str, float], when_missing: float | None, when_unseen: float | None
+) -> RecordContribution:
+    """The per-record contribution of a feature scored by its value's level text
+    (:func:`level_text`); a text not in ``table`` scores ``when_unseen``."""
+
+    def record(value: Any) -> float | None:
+        text = value if type(value) is str else level_text(value)
+        if text is None:
+            return when_missing
+        c = table.get(text)
+        return when_unseen if c is None else c
+
+    return record
 
 
 def sql_identifier(name: str) -> str:

@@ -14,7 +14,6 @@ encodes a level training never saw as ``unseen_level`` (else the reference).
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +28,11 @@ from credit_glm.transforms.base import (
     LevelTransform,
     RecordContribution,
     choose_reference,
+    interval_record,
     level_text,
     sql_number,
     sql_text,
+    text_record,
     to_float,
 )
 
@@ -162,15 +163,7 @@ class OneHot(LevelTransform):
         code_unseen = self.unseen_code(f, "")[0]
         when_missing = lut[code_missing] if code_missing >= -1 else None
         when_unseen = lut[code_unseen] if code_unseen >= -1 else None
-
-        def record(value: Any) -> float | None:
-            text = value if type(value) is str else level_text(value)
-            if text is None:
-                return when_missing
-            c = table.get(text)
-            return when_unseen if c is None else c
-
-        return record
+        return text_record(table, when_missing, when_unseen)
 
     def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
         """Each known level with a raw text scored as it: the level itself, or for a level
@@ -263,22 +256,7 @@ class Bins(LevelTransform):
         by_bin = [lut[c] if c >= -1 else None for c in codes]
         code_missing = self.resolve(f, None)[0]
         when_missing = lut[code_missing] if code_missing >= -1 else None
-        cuts = list(f.cuts)
-
-        def record(value: Any) -> float | None:
-            if value is None:
-                return when_missing
-            if isinstance(value, str):
-                return None
-            try:
-                x = float(value)
-            except (TypeError, ValueError, OverflowError):
-                return None
-            if x != x:
-                return when_missing
-            return by_bin[bisect_right(cuts, x)]
-
-        return record
+        return interval_record(f.cuts, by_bin, when_missing)
 
     def attributes(self, f: FeatureSpec) -> tuple[tuple[str, Any], ...] | None:
         """Each bin with a value inside it (its lower edge; below the first cut, one less than

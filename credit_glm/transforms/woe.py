@@ -51,9 +51,11 @@ from credit_glm.transforms.base import (
     HealthSignals,
     RecordContribution,
     fill_value,
+    interval_record,
     level_text,
     sql_number,
     sql_text,
+    text_record,
     to_float,
     violation,
 )
@@ -312,40 +314,13 @@ class Woe(FeatureTransform):
         code_missing = self._missing_code(f)
         when_missing = lut[code_missing] if code_missing >= 0 else None
         if _is_numeric(f):
-            cuts = list(f.cuts)
-            fill = f.fill
-
-            def numeric_record(value: Any) -> float | None:
-                if value is None:
-                    if fill is None:
-                        return when_missing
-                    x = fill
-                elif isinstance(value, str):
-                    return None
-                else:
-                    try:
-                        x = float(value)
-                    except (TypeError, ValueError, OverflowError):
-                        return None
-                    if x != x:
-                        if fill is None:
-                            return when_missing
-                        x = fill
-                return lut[bisect_right(cuts, x)]
-
-            return numeric_record
+            if f.fill is not None:  # a missing value is scored as its fill value's bin
+                when_missing = lut[bisect_right(list(f.cuts), f.fill)]
+            return interval_record(f.cuts, lut[: self.n_bins(f)], when_missing)
         table = {v: lut[c] for v, c in self._category_codes(f).items()}
         code_unseen = self._unseen_code(f)
         when_unseen = lut[code_unseen] if code_unseen >= 0 else None
-
-        def category_record(value: Any) -> float | None:
-            text = value if type(value) is str else level_text(value)
-            if text is None:
-                return when_missing
-            c = table.get(text)
-            return when_unseen if c is None else c
-
-        return category_record
+        return text_record(table, when_missing, when_unseen)
 
     # -----------------------------------------------------------------------------------------
     # attributes: what the points table and the reason texts name
