@@ -82,6 +82,13 @@ _IV_TIE = 1e-12
 # config (a feature's ``trend``).
 Trend = WoeTrend
 
+# what a WoE value of this package means, as the model card states it
+WOE_CONVENTION = (
+    "woe = ln(%event / %non-event) of the bin (event: the modelled default), so a riskier bin "
+    "has a larger WoE and a WoE coefficient is expected positive; each bin has `smoothing` "
+    "pseudo-rows split at the population's event share, so an empty bin's WoE is 0"
+)
+
 
 # Moves between adjacent bins ('+' rate up, '-' down, '=' equal) each trend allows, as an
 # automaton over two phases (0: before the turn, 1: after it): (phase, move) -> next phase.

@@ -269,6 +269,15 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def _woe_convention(trained: TrainedModel) -> dict[str, str]:
+    """``woe_convention``, stated for a model with a ``woe`` feature."""
+    if not any(f.transform == "woe" for f in trained.spec.features):
+        return {}
+    from credit_glm.binning import WOE_CONVENTION
+
+    return {"woe_convention": WOE_CONVENTION}
+
+
 def build_card(
     trained: TrainedModel,
     data_source: str,
@@ -302,6 +311,7 @@ def build_card(
         "selection": {"strategy": trained.selection.strategy, **trained.selection.audit},
         "coefficients": coefficients,
         "feature_spec": trained.spec.to_dict(),
+        **_woe_convention(trained),
         "schema": data_config_to_dict(cfg.data),
         "metrics": trained.metrics,
         "diagnostics": trained.diagnostics,

@@ -333,6 +333,10 @@ def test_german_credit_woe_bins_are_monotonic_where_a_trend_was_asked(german_woe
         assert (up and f.trend == "ascending") or (down and f.trend == "descending"), f.name
     for f in german_woe.spec.features:
         assert german_woe.fit.params[german_woe.spec.terms.index(f.terms[0])] > 0, f.name
+    from credit_glm.model_card import build_card
+
+    card = build_card(german_woe, "builtin://german_credit.csv", "0" * 64, 1000, "now")
+    assert card["woe_convention"].startswith("woe = ln(%event / %non-event)")
 
 
 def test_the_sign_gate_names_the_feature_and_drop_refits_without_it() -> None:
