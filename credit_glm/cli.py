@@ -313,6 +313,85 @@ def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     return summary
 
 
+def run_score(app: AppConfig, output_dir: Path) -> dict[str, Any]:
+    """``mode=score``: ``data.path`` (CSV or Parquet) scored by the card at ``paths.model``,
+    in chunks (``score.engine=local``) or on Dask (``score.engine=dask``); scores to
+    ``score.output_path``, rejected rows to ``score.rejects_path``; the counts to
+    ``metrics.json``.
+
+    Raises
+    ------
+    ArtifactError
+        The card is missing or fails its checks.
+    DataError
+        The input cannot be scored at all (nothing is written).
+    GateFailure
+        More than ``score.max_reject_share`` of the rows were rejected (the rejects are
+        written, the scores are not).
+    """
+    from credit_glm.artifact import load_card
+    from credit_glm.batch_scoring import BatchScorer
+    from credit_glm.config import ScoreEngine
+    from credit_glm.schema import data_config_from_dict
+
+    card = load_card(app.paths.model)
+    try:
+        batch = BatchScorer.from_card(card)
+        data = data_config_from_dict(card["schema"])
+    except (KeyError, TypeError, ValueError) as err:  # ConfigError among them
+        raise ArtifactError(
+            f"model card {app.paths.model!r} cannot score files: {type(err).__name__}: {err}"
+        ) from None
+    # the input's format and missing-value texts are this run's (data.format, data.na_values)
+    data.format, data.na_values = app.data.format, list(app.data.na_values)
+    if app.score.engine is ScoreEngine.dask:
+        from credit_glm.dask_scoring import score_on_dask
+
+        counts, rejects, scores = score_on_dask(batch, data, app.data.path, app.score)
+    else:
+        from credit_glm.batch_io import score_file
+
+        counts, rejects, scores = score_file(batch, data, app.data.path, app.score)
+    exceeded = counts.reject_share > app.score.max_reject_share
+    summary = {
+        "status": "reject share exceeded" if exceeded else "ok",
+        "mode": "score",
+        "engine": app.score.engine.value,
+        "model_version": card["model_version"],
+        "model_sha256": card["model_sha256"],
+        "data": {"source": app.data.path},
+        "rows": {"read": counts.read, "scored": counts.scored, "rejected": counts.rejected},
+        "reject_share": counts.reject_share,
+        "max_reject_share": app.score.max_reject_share,
+        "rejects_by_rule": counts.rejects_by_rule,
+        "output_path": None if scores is None else str(scores),
+        "rejects_path": str(rejects),
+        "seconds": counts.seconds,
+        "rows_per_second": counts.read / counts.seconds if counts.seconds > 0 else None,
+    }
+    _write_json(output_dir / "metrics.json", summary)
+    log.info(
+        "scored %d of %d rows (%d rejected, %.2f%%) in %.2f s with model %s",
+        counts.scored,
+        counts.read,
+        counts.rejected,
+        100 * counts.reject_share,
+        counts.seconds,
+        card["model_version"],
+    )
+    log.info("rejects written to %s", rejects)
+    if exceeded:
+        raise GateFailure(
+            [
+                f"score.max_reject_share: {counts.rejected} of {counts.read} rows rejected "
+                f"({counts.reject_share:.4%} > {app.score.max_reject_share:.4%}); the scores "
+                f"were not written, the rejects are in {rejects}"
+            ]
+        )
+    log.info("scores written to %s", scores)
+    return summary
+
+
 def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
     """Run the mode the config names; return the process exit code.
 
@@ -327,6 +406,8 @@ def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
             run_evaluate(app, output_dir)
         elif app.mode is Mode.export:
             run_export(app, output_dir)
+        elif app.mode is Mode.score:
+            run_score(app, output_dir)
         elif app.mode is Mode.serve:
             from credit_glm.service.server import serve
 

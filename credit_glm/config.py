@@ -796,6 +796,41 @@ class ReasonsConfig:
             raise ConfigError("reasons.max", "must lie in [0, 20]")
 
 
+class ScoreEngine(StrEnum):
+    local = "local"  # this process, chunk by chunk
+    dask = "dask"  # Dask partitions on `score.scheduler`
+
+
+@dataclass
+class ScoreConfig:
+    """``mode=score``: a file of applications (``data.path``) scored by the card at
+    ``paths.model``."""
+
+    # CSV or Parquet by suffix (.parquet/.pq); with engine=dask a directory of Parquet parts
+    output_path: str = "scores.csv"
+    # rows that break the model's schema: row number, field, rule; default next to the output
+    rejects_path: str | None = None
+    chunk_rows: int = 100_000
+    # exit non-zero when more than this share of the rows is rejected
+    max_reject_share: float = 0.01
+    engine: ScoreEngine = ScoreEngine.local
+    # dask: a scheduler address (tcp://host:8786), or `local` for a LocalCluster of `workers`
+    scheduler: str = "local"
+    workers: int = 2
+    progress: bool = True  # a progress bar on a terminal (never in CI or when piped)
+
+    def __post_init__(self) -> None:
+        if not self.output_path:
+            raise ConfigError("score.output_path", "must name a file")
+        if self.chunk_rows < 1:
+            raise ConfigError("score.chunk_rows", "must be a positive row count")
+        if not 0.0 <= self.max_reject_share <= 1.0:
+            raise ConfigError("score.max_reject_share", "must lie in [0, 1]")
+        if self.workers < 1:
+            raise ConfigError("score.workers", "must be at least 1")
+        self.engine = _choice("score.engine", ScoreEngine, self.engine)
+
+
 class ExportFormat(StrEnum):
     sql = "sql"
 
@@ -839,6 +874,7 @@ class AppConfig:
     scorecard: ScorecardConfig = field(default_factory=ScorecardConfig)
     reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
     # Print the coefficient table and metrics on the terminal.
     verbose: bool = True
 

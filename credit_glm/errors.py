@@ -6,7 +6,7 @@ service turns the validation ones into 4xx responses. Anything else is a bug.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "ArtifactError",
@@ -52,6 +52,8 @@ class SchemaViolation:
     values: tuple[object, ...]
     rows: tuple[int, ...]
     count: int
+    # every row that breaks it, when the checker knows them all (batch scoring rejects each)
+    every_row: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     def describe(self) -> str:
         shown = ", ".join(repr(v) for v in self.values)

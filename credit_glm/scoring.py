@@ -90,6 +90,8 @@ class Explanation:
 
     ``points`` is ``(n, len(features))`` as reported (rounded under ``rounding: integer``);
     each row's score is its base points plus its points, added in spec order.
+    ``reason_order`` ``(n, max reasons)`` holds each row's reasons as feature indices (spec
+    order; -1 past its last), as :meth:`~credit_glm.reasons.ReasonTable.rank` ranks them.
     """
 
     features: tuple[str, ...]
@@ -98,6 +100,7 @@ class Explanation:
     base_points: float | None = None
     points: np.ndarray | None = None
     reason_codes: list[list[dict[str, Any]]] | None = None
+    reason_order: np.ndarray | None = None
 
     def summary(self) -> dict[str, Any] | None:
         """The score distribution (quantiles 0, 10, 50, 90, 100 % and the mean) and how often
@@ -266,9 +269,11 @@ class ScoringModel:
         """:meth:`predict` of records (each field -> value)."""
         return self.predict({c: [r.get(c) for r in records] for c in self.spec.columns})
 
-    def explain(self, frame: Mapping[str, Any] | pd.DataFrame) -> Explanation:
+    def explain(self, frame: Mapping[str, Any] | pd.DataFrame, records: bool = True) -> Explanation:
         """Probabilities of default (the bits of :meth:`predict`), scores, points and reason
-        codes of each row of ``frame``, vectorised.
+        codes of each row of ``frame``, vectorised. ``records=False`` ranks the reasons
+        (``reason_order``) without writing a reason record per row (what batch scoring writes:
+        the codes).
 
         Raises
         ------
@@ -277,7 +282,7 @@ class ScoringModel:
         """
         parts = self._parts(frame)
         n = parts[0].shape[0] if parts else n_rows(frame)
-        return self._explanation(parts, n, lambda column: column_values(frame, column))
+        return self._explanation(parts, n, lambda column: column_values(frame, column), records)
 
     def explain_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`explain` of one record (field -> value), as :meth:`Explanation.row`: plain
@@ -333,7 +338,11 @@ class ScoringModel:
         return self.explain({col: [record.get(col)] for col in self.spec.columns}).row(0)
 
     def _explanation(
-        self, parts: Sequence[np.ndarray], n: int, column_of: Callable[[str], Any]
+        self,
+        parts: Sequence[np.ndarray],
+        n: int,
+        column_of: Callable[[str], Any],
+        records: bool = True,
     ) -> Explanation:
         p = inverse_link(self.link, self._eta(parts, n))
         names = self.spec.feature_names
@@ -347,6 +356,8 @@ class ScoringModel:
         if self.reasons is None:
             return Explanation(names, p, score, base, points)
         order, shortfall = self.reasons.rank(unrounded)
+        if not records:
+            return Explanation(names, p, score, base, points, reason_order=order)
         # the attribute labels of the (row, feature) pairs that are reasons only
         labels: list[dict[int, str]] = []
         for j, (c, f) in enumerate(zip(self._features, self.spec.features, strict=True)):
@@ -356,7 +367,7 @@ class ScoringModel:
                 found = f.transformer.attribute_labels(f, _take(column_of(c.column), rows))
             labels.append(dict(zip(rows.tolist(), found, strict=True)))
         reasons = self.reasons.reasons_of(order, labels, points, shortfall)
-        return Explanation(names, p, score, base, points, reasons)
+        return Explanation(names, p, score, base, points, reasons, order)
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> ScoringModel:

@@ -166,7 +166,8 @@ def violation(
 ) -> SchemaViolation:
     """A problem of ``f``'s column: the first five distinct values and rows, and the count."""
     shown = tuple(dict.fromkeys(values[:1000]))[:5]
-    return SchemaViolation(f.column, rule, shown, tuple(int(r) for r in rows[:5]), len(rows))
+    every = tuple(int(r) for r in np.asarray(rows).tolist())
+    return SchemaViolation(f.column, rule, shown, every[:5], len(every), every)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,251 @@
+"""Batch scoring's edge: stream a CSV or Parquet file in chunks, write scores and rejects.
+
+:func:`score_file` reads ``data.path`` chunk by chunk (pyarrow's streaming CSV reader, or a
+Parquet file's batches), scores each with :meth:`credit_glm.batch_scoring.BatchScorer.score`
+and appends the results to two files. Memory stays flat whatever the file's size: one chunk,
+its outputs and the writers' buffers.
+
+Nothing is half-written: both outputs are written under temporary names in their target
+directories and renamed into place only when the whole input has been read. An interrupted
+run (an error, Ctrl-C, a kill) leaves no file at either final path; a run whose reject share
+exceeds ``score.max_reject_share`` publishes its rejects (to be read) but not its scores.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from credit_glm.atomic_files import fsync_directory
+from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer
+from credit_glm.config import DataConfig, ScoreConfig
+from credit_glm.errors import DataError
+from credit_glm.tables import resolve_path
+
+__all__ = ["ScoreCounts", "file_format", "read_chunks", "rejects_path_for", "score_file"]
+
+
+@dataclass
+class ScoreCounts:
+    """Rows read, scored and rejected, and how long it took."""
+
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    rejects_by_rule: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reject_share(self) -> float:
+        return self.rejected / self.read if self.read else 0.0
+
+    def add(self, read: int, scored: int, rejected: int, rules: Sequence[str]) -> None:
+        self.read += read
+        self.scored += scored
+        self.rejected += rejected
+        for r in rules:
+            self.rejects_by_rule[r] = self.rejects_by_rule.get(r, 0) + 1
+
+
+def file_format(path: Path | str, declared: str = "auto") -> str:
+    """``csv`` or ``parquet``: the declared format, else by the suffix (.parquet/.pq)."""
+    if declared != "auto":
+        return declared
+    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+
+
+def rejects_path_for(output: Path) -> Path:
+    """Where the rejects go by default: next to the output, ``<stem>.rejects<suffix>``."""
+    return output.with_name(f"{output.stem}.rejects{output.suffix}")
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+    except (pa.ArrowInvalid, OSError) as err:
+        raise DataError(f"data.path: cannot read {str(path)!r} as csv: {err}") from None
+    names = list(reader.schema.names)
+    reader.close()
+    return names
+
+
+def _columns_to_read(present: Sequence[str], batch: BatchScorer, data_path: str) -> list[str]:
+    """The declared columns the file holds; refuses a file without a required one, or (a
+    strict schema) with a column nobody declared. Outcome columns (target, weight, date) of
+    the training schema are ignored, so a labelled file can be scored."""
+    missing = batch.validator.missing_columns(present)
+    if missing:
+        raise DataError(f"data.path: {data_path!r} lacks the required column(s) {missing}")
+    return [c for c in present if c in batch.validator.table.columns]
+
+
+def _unknown(present: Sequence[str], batch: BatchScorer, outcome: set[str]) -> list[str]:
+    return [c for c in batch.validator.unknown_columns(present) if c not in outcome]
+
+
+def read_chunks(
+    path: Path, fmt: str, columns: Sequence[str], data: DataConfig, chunk_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """The file's ``columns`` in batches of ``chunk_rows`` rows (the last one shorter); a
+    CSV's every cell as text (``data.na_values`` read as missing), as the training reader
+    (:func:`credit_glm.tables.read_table`) reads it."""
+    if fmt == "parquet":
+        yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
+        return
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=1 << 22),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in columns},
+            include_columns=list(columns),
+            null_values=list(data.na_values),
+            strings_can_be_null=True,
+        ),
+    )
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in reader:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= chunk_rows:
+            table = pa.Table.from_batches(pending)
+            yield from table.slice(0, chunk_rows).combine_chunks().to_batches()
+            rest = table.slice(chunk_rows)
+            pending, held = rest.combine_chunks().to_batches(), rest.num_rows
+    if held:
+        yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+
+
+class _Writer:
+    """Appends tables to a temporary file beside ``path``; :meth:`publish` renames it there."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.fmt = file_format(path)
+        self._writer: Any = (
+            pq.ParquetWriter(self.temp, schema)
+            if self.fmt == "parquet"
+            else pacsv.CSVWriter(self.temp, schema)
+        )
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def publish(self) -> Path:
+        self.close()
+        with open(self.temp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.temp, self.path)
+        fsync_directory(self.path.parent)
+        return self.path
+
+    def discard(self) -> None:
+        self.close()
+        self.temp.unlink(missing_ok=True)
+
+
+def _progress(enabled: bool, total: int | None) -> Any:
+    """A tqdm bar in rows on a terminal; None in CI, when piped or when switched off."""
+    if not enabled or os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=" rows", unit_scale=True, desc="scoring", file=sys.stderr)
+
+
+def score_file(
+    batch: BatchScorer, data: DataConfig, data_path: str, config: ScoreConfig
+) -> tuple[ScoreCounts, Path, Path | None]:
+    """Score ``data_path`` chunk by chunk into ``config.output_path`` and its rejects file.
+
+    Returns the counts, the rejects path and the scores path (None when the reject share
+    exceeded ``config.max_reject_share``: the scores are then not published).
+
+    Raises
+    ------
+    DataError
+        The input is missing, unreadable, lacks a required column or (strict schema) holds
+        an undeclared one; nothing is written.
+    """
+    path = resolve_path(data_path)
+    if not path.is_file():
+        raise DataError(f"data.path: file {data_path!r} not found")
+    fmt = file_format(path, data.format.value)
+    try:
+        present = (
+            list(pq.ParquetFile(path).schema_arrow.names) if fmt == "parquet" else _csv_header(path)
+        )
+        total = pq.ParquetFile(path).metadata.num_rows if fmt == "parquet" else None
+    except (pa.ArrowInvalid, OSError) as err:
+        raise DataError(f"data.path: cannot read {data_path!r} as {fmt}: {err}") from None
+    outcome = {c for c in (data.target.column, data.weight_column, data.date_column) if c}
+    unknown = _unknown(present, batch, outcome)
+    if unknown and data.strict:
+        raise DataError(
+            f"data.path: {data_path!r} has column(s) {unknown} the schema does not declare "
+            "(data.strict: true)"
+        )
+    columns = _columns_to_read(present, batch, data_path)
+    output = Path(config.output_path).expanduser()
+    rejects = Path(config.rejects_path).expanduser() if config.rejects_path else None
+    rejects = rejects or rejects_path_for(output)
+    if output.resolve() == rejects.resolve() or path.resolve() in (
+        output.resolve(),
+        rejects.resolve(),
+    ):
+        raise DataError(
+            "score.output_path, score.rejects_path and data.path must be three different files"
+        )
+    counts = ScoreCounts()
+    started = time.perf_counter()
+    scores_out = _Writer(output, batch.output_schema)
+    rejects_out = _Writer(rejects, REJECTS_SCHEMA)
+    bar = _progress(config.progress, total)
+    try:
+        first = 1
+        for chunk in read_chunks(path, fmt, columns, data, config.chunk_rows):
+            arrays = {name: chunk.column(i) for i, name in enumerate(chunk.schema.names)}
+            scored = batch.score(arrays, first)
+            scores_out.write(scored.scores)
+            rejects_out.write(scored.rejects)
+            counts.add(
+                scored.n_read,
+                scored.n_scored,
+                scored.n_rejected,
+                scored.rejects.column("rule").to_pylist(),
+            )
+            first += scored.n_read
+            if bar is not None:
+                bar.update(scored.n_read)
+        counts.seconds = time.perf_counter() - started
+        if counts.read == 0:
+            raise DataError(f"data.path: file {data_path!r} has a header but no rows")
+        published_rejects = rejects_out.publish()
+        if counts.reject_share > config.max_reject_share:
+            scores_out.discard()
+            return counts, published_rejects, None
+        return counts, published_rejects, scores_out.publish()
+    except pa.ArrowInvalid as err:
+        raise DataError(f"data.path: cannot read {data_path!r} as {fmt}: {err}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+        scores_out.discard()
+        rejects_out.discard()
