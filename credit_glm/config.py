@@ -817,6 +817,8 @@ class ScoreConfig:
     # dask: a scheduler address (tcp://host:8786), or `local` for a LocalCluster of `workers`
     scheduler: str = "local"
     workers: int = 2
+    # dask: split the input into this many partitions (null: as Dask reads it)
+    partitions: int | None = None
     progress: bool = True  # a progress bar on a terminal (never in CI or when piped)
 
     def __post_init__(self) -> None:
@@ -828,6 +830,8 @@ class ScoreConfig:
             raise ConfigError("score.max_reject_share", "must lie in [0, 1]")
         if self.workers < 1:
             raise ConfigError("score.workers", "must be at least 1")
+        if self.partitions is not None and self.partitions < 1:
+            raise ConfigError("score.partitions", "must be at least 1, or null")
         self.engine = _choice("score.engine", ScoreEngine, self.engine)
 
 
