@@ -196,7 +196,8 @@ def score_on_dask(
             )
             first += int(n)
         counts = ScoreCounts()
-        for read, scored, rejected, rules in compute(*tasks)  # type: ignore[no-untyped-call]:
+        done = compute(*tasks)  # type: ignore[no-untyped-call]
+        for read, scored, rejected, rules in done:
             counts.read += read
             counts.scored += scored
             counts.rejected += rejected
