@@ -29,6 +29,7 @@ from credit_glm.atomic_files import fsync_directory
 from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer
 from credit_glm.config import DataConfig, ScoreConfig
 from credit_glm.errors import DataError
+from credit_glm.selection._runtime import interactive_terminal
 from credit_glm.tables import resolve_path
 
 __all__ = ["ScoreCounts", "file_format", "read_chunks", "rejects_path_for", "score_file"]
@@ -163,9 +164,9 @@ class _Writer:
 
 def _progress(enabled: bool, total: int | None) -> Any:
     """A tqdm bar in rows on a terminal; None in CI, when piped or when switched off."""
-    if not enabled or os.environ.get("CI") or not sys.stderr.isatty():
+    if not enabled or not interactive_terminal():
         return None
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     return tqdm(total=total, unit=" rows", unit_scale=True, desc="scoring", file=sys.stderr)
 

@@ -53,7 +53,7 @@ class ScoredChunk:
 
     @property
     def n_scored(self) -> int:
-        return self.scores.num_rows
+        return int(self.scores.num_rows)
 
     @property
     def n_rejected(self) -> int:

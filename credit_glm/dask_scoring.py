@@ -118,7 +118,7 @@ def _client(config: ScoreConfig) -> tuple[Any, Any]:
     for name in ("distributed", "bokeh", "tornado"):
         logging.getLogger(name).setLevel(logging.WARNING)
     if config.scheduler == "local":
-        cluster = LocalCluster(
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=config.workers,
             threads_per_worker=1,
             processes=True,
