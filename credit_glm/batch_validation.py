@@ -106,7 +106,8 @@ def _cast(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     cells: list[Any] = [None] * n
-    todo = np.ones(n, dtype=bool)
+    # a missing cell stays missing; the others are read
+    todo = ~np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     pattern = _PLAIN.get(str(to))
     if pattern is not None and pa.types.is_string(array.type):
         plain = np.asarray(
