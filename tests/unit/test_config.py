@@ -105,7 +105,7 @@ def test_every_choice_is_an_enum_checked_at_composition(override: str, allowed: 
 
 
 def test_choices_compose_as_enum_members() -> None:
-    cfg = compose_config(["selection=stepwise", "glm.on_separation=warn"])
+    cfg = compose_config(["selection=stepwise", "glm.on_separation=warn", "data.format=csv"])
     assert cfg.selection.strategy is Strategy.stepwise
     assert cfg.glm.on_separation is FitPolicy.warn
     assert cfg.glm.on_nonconvergence is FitPolicy.error
