@@ -126,6 +126,47 @@ def read_chunks(
         yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
 
 
+def prefetched(chunks: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """``chunks`` read ahead by a thread, at most ``depth`` held: Arrow parses while numpy
+    scores (both release the GIL), so reading and scoring overlap on two cores. An error of
+    the reader is raised here, in order."""
+    import queue
+    import threading
+
+    held: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        held.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            held.put(done)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer, re-raised there
+            held.put(err)
+
+    reader = threading.Thread(target=read, name="score-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = held.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
 class _Writer:
     """Appends tables to a temporary file beside ``path``; :meth:`publish` renames it there."""
 
@@ -221,7 +262,7 @@ def score_file(
     bar = _progress(config.progress, total)
     try:
         first = 1
-        for chunk in read_chunks(path, fmt, columns, data, config.chunk_rows):
+        for chunk in prefetched(read_chunks(path, fmt, columns, data, config.chunk_rows)):
             arrays = {name: chunk.column(i) for i, name in enumerate(chunk.schema.names)}
             scored = batch.score(arrays, first)
             scores_out.write(scored.scores)

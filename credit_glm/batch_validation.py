@@ -170,7 +170,9 @@ def _checked_values(kind: ColumnType, coerced: _Coerced, present: np.ndarray) ->
         return pd.Series(exact[present])
     if kind is ColumnType.float:
         return pd.Series(coerced.values[present])
-    return pd.Series(coerced.values.filter(pa.array(present)).to_numpy(zero_copy_only=False))
+    text = coerced.values if present.all() else coerced.values.filter(pa.array(present))
+    # Arrow-backed, no copy: the rules' checks run in Arrow (``isin`` is ``pc.is_in``)
+    return pd.Series(pd.arrays.ArrowExtensionArray(text))
 
 
 @dataclass(frozen=True)

@@ -174,10 +174,18 @@ class ReasonTable:
         points = np.asarray(points, dtype=np.float64)
         shortfall = np.subtract(self.reference_points, points)
         m = min(self.max_reasons, shortfall.shape[1])
-        # a stable sort of the negated shortfall keeps equal shortfalls in column (spec) order
-        order = np.argsort(-shortfall, axis=1, kind="stable")[:, :m]
-        hit = np.take_along_axis(shortfall, order, axis=1) > 0
-        return np.where(hit, order, -1), shortfall
+        n = shortfall.shape[0]
+        # the m largest, one argmax at a time: argmax takes the first of equal values, so
+        # equal shortfalls stay in column (spec) order, as a stable sort would keep them
+        left = np.where(shortfall > 0, shortfall, -np.inf)
+        order = np.full((n, m), -1, dtype=np.intp)
+        rows = np.arange(n)
+        for k in range(m):
+            j = np.argmax(left, axis=1)
+            found = left[rows, j] > -np.inf
+            order[:, k] = np.where(found, j, -1)
+            left[rows, j] = -np.inf
+        return order, shortfall
 
     def rank_record(self, points: Sequence[float]) -> list[tuple[int, float]]:
         """:meth:`rank` of one row of unrounded points in plain Python floats, equal to it

@@ -67,8 +67,9 @@ class Scorecard:
         """The score at log odds of default 0: ``base_score - factor * ln(base_odds)``."""
         return self.base_score - self.factor * math.log(self.base_odds)
 
-    def _rounded(self, x: np.ndarray) -> np.ndarray:
-        return round_points(x) if self.rounding is Rounding.integer else x
+    def rounded(self, points: np.ndarray) -> np.ndarray:
+        """Unrounded points as reported: rounded under ``rounding: integer``, else as they are."""
+        return round_points(points) if self.rounding is Rounding.integer else points
 
     def unrounded_points(self, contribution: np.ndarray) -> np.ndarray:
         """A feature's points before any rounding, elementwise: ``(-factor) * contribution``
@@ -80,7 +81,7 @@ class Scorecard:
     def points(self, contribution: np.ndarray) -> np.ndarray:
         """A feature's points from its contribution to the linear predictor, elementwise:
         ``(-factor) * contribution``, rounded under ``rounding: integer``."""
-        return self._rounded(self.unrounded_points(contribution))
+        return self.rounded(self.unrounded_points(contribution))
 
     def record_points(self, contribution: float, rounded: bool = True) -> float:
         """:meth:`points` (``rounded``) or :meth:`unrounded_points` of one finite contribution
@@ -94,7 +95,7 @@ class Scorecard:
     def base_points(self, intercept: float) -> float:
         """The intercept's points: ``offset + (-factor) * b0`` (rounded likewise)."""
         raw = np.array([self.offset + (-self.factor) * float(intercept)])
-        return float(self._rounded(raw)[0])
+        return float(self.rounded(raw)[0])
 
     def score(self, base: float, points: list[np.ndarray]) -> np.ndarray:
         """The score: the base points plus each feature's points, added in spec order."""

@@ -350,7 +350,7 @@ class ScoringModel:
             return Explanation(features=names, probability_of_default=p)
         contributions = np.column_stack(parts) if parts else np.empty((n, 0))
         unrounded = self.scorecard.unrounded_points(contributions)
-        points = self.scorecard.points(contributions)
+        points = self.scorecard.rounded(unrounded)
         base = self.scorecard.base_points(self._intercept)
         score = self.scorecard.score(base, [points[:, j] for j in range(points.shape[1])])
         if self.reasons is None:
