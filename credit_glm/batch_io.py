@@ -32,7 +32,16 @@ from credit_glm.errors import DataError
 from credit_glm.selection._runtime import interactive_terminal
 from credit_glm.tables import resolve_path
 
-__all__ = ["ScoreCounts", "file_format", "read_chunks", "rejects_path_for", "score_file"]
+__all__ = [
+    "ScoreCounts",
+    "ScoringPlan",
+    "file_format",
+    "plan_input",
+    "prefetched",
+    "read_chunks",
+    "rejects_path_for",
+    "score_file",
+]
 
 
 @dataclass
@@ -79,18 +88,66 @@ def _csv_header(path: Path) -> list[str]:
     return names
 
 
-def _columns_to_read(present: Sequence[str], batch: BatchScorer, data_path: str) -> list[str]:
-    """The declared columns the file holds; refuses a file without a required one, or (a
-    strict schema) with a column nobody declared. Outcome columns (target, weight, date) of
-    the training schema are ignored, so a labelled file can be scored."""
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What a scoring run reads and writes, checked before anything is written."""
+
+    path: Path
+    fmt: str
+    columns: list[str]  # the declared columns the file holds, in file order
+    rows: int | None  # known up front for Parquet
+    output: Path
+    rejects: Path
+
+
+def plan_input(
+    batch: BatchScorer, data: DataConfig, data_path: str, config: ScoreConfig
+) -> ScoringPlan:
+    """The input's columns and the two output paths, for either engine.
+
+    Refuses a missing or unreadable file, one without a required column or (a strict schema)
+    with a column nobody declared, and outputs that collide. Outcome columns (target, weight,
+    date) of the training schema are ignored, so a labelled file can be scored.
+
+    Raises
+    ------
+    DataError
+        Any of those; nothing has been written.
+    """
+    path = resolve_path(data_path)
+    if not path.is_file():
+        raise DataError(f"data.path: file {data_path!r} not found")
+    fmt = file_format(path, data.format.value)
+    try:
+        if fmt == "parquet":
+            meta = pq.ParquetFile(path)
+            present, rows = list(meta.schema_arrow.names), meta.metadata.num_rows
+        else:
+            present, rows = _csv_header(path), None
+    except (pa.ArrowInvalid, OSError) as err:
+        raise DataError(f"data.path: cannot read {data_path!r} as {fmt}: {err}") from None
+    outcome = {c for c in (data.target.column, data.weight_column, data.date_column) if c}
+    unknown = [c for c in batch.validator.unknown_columns(present) if c not in outcome]
+    if unknown and data.strict:
+        raise DataError(
+            f"data.path: {data_path!r} has column(s) {unknown} the schema does not declare "
+            "(data.strict: true)"
+        )
     missing = batch.validator.missing_columns(present)
     if missing:
         raise DataError(f"data.path: {data_path!r} lacks the required column(s) {missing}")
-    return [c for c in present if c in batch.validator.table.columns]
-
-
-def _unknown(present: Sequence[str], batch: BatchScorer, outcome: set[str]) -> list[str]:
-    return [c for c in batch.validator.unknown_columns(present) if c not in outcome]
+    columns = [c for c in present if c in batch.validator.table.columns]
+    output = Path(config.output_path).expanduser()
+    rejects = Path(config.rejects_path).expanduser() if config.rejects_path else None
+    rejects = rejects or rejects_path_for(output)
+    if output.resolve() == rejects.resolve() or path.resolve() in (
+        output.resolve(),
+        rejects.resolve(),
+    ):
+        raise DataError(
+            "score.output_path, score.rejects_path and data.path must be three different files"
+        )
+    return ScoringPlan(path, fmt, columns, rows, output, rejects)
 
 
 def read_chunks(
@@ -226,40 +283,19 @@ def score_file(
         The input is missing, unreadable, lacks a required column or (strict schema) holds
         an undeclared one; nothing is written.
     """
-    path = resolve_path(data_path)
-    if not path.is_file():
-        raise DataError(f"data.path: file {data_path!r} not found")
-    fmt = file_format(path, data.format.value)
-    try:
-        present = (
-            list(pq.ParquetFile(path).schema_arrow.names) if fmt == "parquet" else _csv_header(path)
-        )
-        total = pq.ParquetFile(path).metadata.num_rows if fmt == "parquet" else None
-    except (pa.ArrowInvalid, OSError) as err:
-        raise DataError(f"data.path: cannot read {data_path!r} as {fmt}: {err}") from None
-    outcome = {c for c in (data.target.column, data.weight_column, data.date_column) if c}
-    unknown = _unknown(present, batch, outcome)
-    if unknown and data.strict:
-        raise DataError(
-            f"data.path: {data_path!r} has column(s) {unknown} the schema does not declare "
-            "(data.strict: true)"
-        )
-    columns = _columns_to_read(present, batch, data_path)
-    output = Path(config.output_path).expanduser()
-    rejects = Path(config.rejects_path).expanduser() if config.rejects_path else None
-    rejects = rejects or rejects_path_for(output)
-    if output.resolve() == rejects.resolve() or path.resolve() in (
-        output.resolve(),
-        rejects.resolve(),
-    ):
-        raise DataError(
-            "score.output_path, score.rejects_path and data.path must be three different files"
-        )
+    plan = plan_input(batch, data, data_path, config)
+    path, fmt, columns, output, rejects = (
+        plan.path,
+        plan.fmt,
+        plan.columns,
+        plan.output,
+        plan.rejects,
+    )
     counts = ScoreCounts()
     started = time.perf_counter()
     scores_out = _Writer(output, batch.output_schema)
     rejects_out = _Writer(rejects, REJECTS_SCHEMA)
-    bar = _progress(config.progress, total)
+    bar = _progress(config.progress, plan.rows)
     try:
         first = 1
         for chunk in prefetched(read_chunks(path, fmt, columns, data, config.chunk_rows)):

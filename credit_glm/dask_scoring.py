@@ -26,11 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from credit_glm.batch_io import ScoreCounts, file_format, rejects_path_for
+from credit_glm.batch_io import ScoreCounts, plan_input
 from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer
 from credit_glm.config import DataConfig, ScoreConfig
 from credit_glm.errors import ConfigError, DataError
-from credit_glm.tables import resolve_path
 
 __all__ = ["score_on_dask", "score_partition"]
 
@@ -90,12 +89,6 @@ def _read(
     return frame
 
 
-def _header(path: Path, fmt: str) -> list[str]:
-    if fmt == "parquet":
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    return list(pd.read_csv(path, nrows=0).columns)
-
-
 def _replace_dir(temp: Path, final: Path) -> None:
     """Move the finished dataset ``temp`` to ``final`` (replacing an earlier one)."""
     old = None
@@ -152,25 +145,14 @@ def score_on_dask(
     from dask.base import compute
     from dask.delayed import delayed
 
-    path = resolve_path(data_path)
-    if not path.is_file():
-        raise DataError(f"data.path: file {data_path!r} not found")
-    fmt = file_format(path, data.format.value)
-    present = _header(path, fmt)
-    outcome = {c for c in (data.target.column, data.weight_column, data.date_column) if c}
-    unknown = [c for c in batch.validator.unknown_columns(present) if c not in outcome]
-    if unknown and data.strict:
-        raise DataError(
-            f"data.path: {data_path!r} has column(s) {unknown} the schema does not declare "
-            "(data.strict: true)"
-        )
-    missing = batch.validator.missing_columns(present)
-    if missing:
-        raise DataError(f"data.path: {data_path!r} lacks the required column(s) {missing}")
-    columns = [c for c in present if c in batch.validator.table.columns]
-    output = Path(config.output_path).expanduser()
-    rejects = Path(config.rejects_path).expanduser() if config.rejects_path else None
-    rejects = rejects or rejects_path_for(output)
+    plan = plan_input(batch, data, data_path, config)
+    path, fmt, columns, output, rejects = (
+        plan.path,
+        plan.fmt,
+        plan.columns,
+        plan.output,
+        plan.rejects,
+    )
     temps = [p.with_name(f".{p.name}.{os.getpid()}.partial") for p in (output, rejects)]
     started = time.perf_counter()
     client, cluster = _client(config)
