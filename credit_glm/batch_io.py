@@ -284,13 +284,8 @@ def score_file(
         an undeclared one; nothing is written.
     """
     plan = plan_input(batch, data, data_path, config)
-    path, fmt, columns, output, rejects = (
-        plan.path,
-        plan.fmt,
-        plan.columns,
-        plan.output,
-        plan.rejects,
-    )
+    path, fmt, columns = plan.path, plan.fmt, plan.columns
+    output, rejects = plan.output, plan.rejects
     counts = ScoreCounts()
     started = time.perf_counter()
     scores_out = _Writer(output, batch.output_schema)

@@ -146,13 +146,8 @@ def score_on_dask(
     from dask.delayed import delayed
 
     plan = plan_input(batch, data, data_path, config)
-    path, fmt, columns, output, rejects = (
-        plan.path,
-        plan.fmt,
-        plan.columns,
-        plan.output,
-        plan.rejects,
-    )
+    path, fmt, columns = plan.path, plan.fmt, plan.columns
+    output, rejects = plan.output, plan.rejects
     temps = [p.with_name(f".{p.name}.{os.getpid()}.partial") for p in (output, rejects)]
     started = time.perf_counter()
     client, cluster = _client(config)
