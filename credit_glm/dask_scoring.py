@@ -75,7 +75,8 @@ def _read(
     import dask.dataframe as dd
 
     if fmt == "parquet":
-        frame = dd.read_parquet(str(path), columns=columns)
+        # a partition per row group: a file's size never lands on one worker
+        frame = dd.read_parquet(str(path), columns=columns, split_row_groups=True)
     else:
         frame = dd.read_csv(
             str(path),

@@ -215,3 +215,17 @@ def test_a_bad_score_setting_names_the_key(work: Path) -> None:
     result = _score(work, "score.chunk_rows=0")
     assert result.returncode == 2
     assert "score.chunk_rows" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dask_reads_a_parquet_file_a_partition_per_row_group(work: Path) -> None:
+    frame = pd.read_csv(work / "bad.csv", dtype=str, keep_default_na=False, na_values=[""])
+    source = work / "row_groups.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), source, row_group_size=300)
+    local = work / "local_rg" / "scores.parquet"
+    assert _score(work, f"data.path={source}", f"score.output_path={local}").returncode == 0
+    spread = work / "dask_rg" / "scores.parquet"
+    result = _score(work, f"data.path={source}", f"score.output_path={spread}", "score.engine=dask")
+    assert result.returncode == 0, result.stderr
+    parts = sorted(spread.glob("part-*.parquet"))
+    assert len(parts) == 4  # 1000 rows in row groups of 300
+    assert pa.concat_tables([pq.read_table(p) for p in parts]).equals(pq.read_table(local))
