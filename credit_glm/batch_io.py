@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from credit_glm.atomic_files import fsync_directory
-from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer
+from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer, ScoredChunk
 from credit_glm.config import DataConfig, ScoreConfig
 from credit_glm.errors import DataError
 from credit_glm.selection._runtime import interactive_terminal
@@ -224,6 +224,32 @@ def prefetched(chunks: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.
         reader.join(timeout=5)
 
 
+def _scored_in_order(
+    batch: BatchScorer, chunks: Iterator[pa.RecordBatch], threads: int
+) -> Iterator[ScoredChunk]:
+    """Each chunk scored, in input order, by ``threads`` threads (numpy and Arrow release
+    the GIL in their loops); at most ``threads + 1`` chunks in flight. A chunk's first row is
+    known when it is read, so its output does not depend on which thread scores it."""
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: deque[Future[ScoredChunk]] = deque()
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="score") as pool:
+        first = 1
+        try:
+            for chunk in chunks:
+                arrays = {name: chunk.column(i) for i, name in enumerate(chunk.schema.names)}
+                pending.append(pool.submit(batch.score, arrays, first))
+                first += chunk.num_rows
+                while len(pending) > threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 class _Writer:
     """Appends tables to a temporary file beside ``path``; :meth:`publish` renames it there."""
 
@@ -291,11 +317,9 @@ def score_file(
     scores_out = _Writer(output, batch.output_schema)
     rejects_out = _Writer(rejects, REJECTS_SCHEMA)
     bar = _progress(config.progress, plan.rows)
+    chunks = read_chunks(path, fmt, columns, data, config.chunk_rows)
     try:
-        first = 1
-        for chunk in prefetched(read_chunks(path, fmt, columns, data, config.chunk_rows)):
-            arrays = {name: chunk.column(i) for i, name in enumerate(chunk.schema.names)}
-            scored = batch.score(arrays, first)
+        for scored in _scored_in_order(batch, prefetched(chunks), config.threads):
             scores_out.write(scored.scores)
             rejects_out.write(scored.rejects)
             counts.add(
@@ -304,7 +328,6 @@ def score_file(
                 scored.n_rejected,
                 scored.rejects.column("rule").to_pylist(),
             )
-            first += scored.n_read
             if bar is not None:
                 bar.update(scored.n_read)
         counts.seconds = time.perf_counter() - started

@@ -811,6 +811,8 @@ class ScoreConfig:
     # rows that break the model's schema: row number, field, rule; default next to the output
     rejects_path: str | None = None
     chunk_rows: int = 100_000
+    # local engine: chunks scored at once by this many threads (numpy and Arrow release the GIL)
+    threads: int = 2
     # exit non-zero when more than this share of the rows is rejected
     max_reject_share: float = 0.01
     engine: ScoreEngine = ScoreEngine.local
@@ -830,6 +832,8 @@ class ScoreConfig:
             raise ConfigError("score.max_reject_share", "must lie in [0, 1]")
         if self.workers < 1:
             raise ConfigError("score.workers", "must be at least 1")
+        if self.threads < 1:
+            raise ConfigError("score.threads", "must be at least 1")
         if self.partitions is not None and self.partitions < 1:
             raise ConfigError("score.partitions", "must be at least 1, or null")
         self.engine = _choice("score.engine", ScoreEngine, self.engine)
