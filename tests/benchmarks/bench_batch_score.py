@@ -40,7 +40,7 @@ print(t.num_rows)
 """
 
 
-def _run(args: list[str], cwd: Path) -> tuple[float, float, str]:
+def run_measured(args: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MiB) and stdout+stderr of one process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
     env["CI"] = "true"
@@ -69,7 +69,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     if not (work / "models" / "glm_model.json").exists():
-        _run([py, "-m", "credit_glm", "hydra.run.dir=outputs/train"], work)
+        run_measured([py, "-m", "credit_glm", "hydra.run.dir=outputs/train"], work)
     rows_out = []
     for n in args.rows:
         for fmt in args.formats:
@@ -78,13 +78,13 @@ def main() -> None:
                 t = time.perf_counter()
                 write_portfolio(path, n, seed=1, id_column=None)
                 print(f"wrote {path} in {time.perf_counter() - t:.1f} s", flush=True)
-            floor_s, floor_mb, _ = _run([py, "-c", _READ, str(path)], work)
+            floor_s, floor_mb, _ = run_measured([py, "-c", _READ, str(path)], work)
             runs = {"local": []}
             if args.dask:
                 runs["dask"] = ["score.engine=dask", "score.workers=2"]
             for engine, extra in runs.items():
                 out = work / f"scores_{engine}_{n}.{'parquet' if engine == 'dask' else fmt}"
-                wall, mb, _ = _run(
+                wall, mb, _ = run_measured(
                     [py, "-m", "credit_glm", "mode=score", "hydra.run.dir=outputs/score",
                      f"data.path={path}", f"score.output_path={out}",
                      f"score.chunk_rows={args.chunk_rows}", "score.max_reject_share=1", *extra],
