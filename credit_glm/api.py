@@ -413,8 +413,7 @@ class GLMModelSelector:
         self._check_fitted("predict_proba")
         data = self.config_.data
         table = _as_declared(frame, data, self.inferred_schema_)
-        outcome = [c for c in (data.target.column, data.weight_column, data.date_column) if c]
-        table = table.drop(columns=[c for c in outcome if c in table.columns])
+        table = table.drop(columns=[c for c in data.outcome_columns if c in table.columns])
         schema = build_schema(data, "inference", required=self.spec_.columns)
         table = validate_frame(table, schema, data, "data to score")
         try:

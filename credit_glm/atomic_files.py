@@ -12,7 +12,13 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["fsync_directory", "write_file_atomically", "write_temp"]
+__all__ = ["fsync_directory", "partial_path", "write_file_atomically", "write_temp"]
+
+
+def partial_path(path: Path) -> Path:
+    """Where a file written in parts (a stream of chunks) grows before it is renamed to
+    ``path``: a hidden ``.NAME.PID.partial`` beside it, which no reader takes for the file."""
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
 
 
 def write_temp(directory: Path, name: str, data: bytes) -> Path:

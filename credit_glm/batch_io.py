@@ -25,17 +25,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from credit_glm.atomic_files import fsync_directory
+from credit_glm.atomic_files import fsync_directory, partial_path
 from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer, ScoredChunk
 from credit_glm.config import DataConfig, ScoreConfig
 from credit_glm.errors import DataError
 from credit_glm.selection._runtime import interactive_terminal
-from credit_glm.tables import resolve_path
+from credit_glm.tables import file_format, resolve_path
 
 __all__ = [
     "ScoreCounts",
     "ScoringPlan",
-    "file_format",
     "plan_input",
     "prefetched",
     "read_chunks",
@@ -64,13 +63,6 @@ class ScoreCounts:
         self.rejected += rejected
         for r in rules:
             self.rejects_by_rule[r] = self.rejects_by_rule.get(r, 0) + 1
-
-
-def file_format(path: Path | str, declared: str = "auto") -> str:
-    """``csv`` or ``parquet``: the declared format, else by the suffix (.parquet/.pq)."""
-    if declared != "auto":
-        return declared
-    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
 
 
 def rejects_path_for(output: Path) -> Path:
@@ -126,8 +118,7 @@ def plan_input(
             present, rows = _csv_header(path), None
     except (pa.ArrowInvalid, OSError) as err:
         raise DataError(f"data.path: cannot read {data_path!r} as {fmt}: {err}") from None
-    outcome = {c for c in (data.target.column, data.weight_column, data.date_column) if c}
-    unknown = [c for c in batch.validator.unknown_columns(present) if c not in outcome]
+    unknown = [c for c in batch.validator.unknown_columns(present) if c not in data.outcome_columns]
     if unknown and data.strict:
         raise DataError(
             f"data.path: {data_path!r} has column(s) {unknown} the schema does not declare "
@@ -256,7 +247,7 @@ class _Writer:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.temp = partial_path(path)
         self.fmt = file_format(path)
         self._writer: Any = (
             pq.ParquetWriter(self.temp, schema)

@@ -253,6 +253,12 @@ class DataConfig:
     na_values: list[str] = field(default_factory=lambda: ["", "NA", "N/A", "NaN", "nan", "null"])
     columns: dict[str, ColumnConfig] = field(default_factory=dict)
 
+    @property
+    def outcome_columns(self) -> tuple[str, ...]:
+        """The columns only training reads (target, weight, date): never expected of an
+        applicant, ignored when a labelled file is scored."""
+        return tuple(c for c in (self.target.column, self.weight_column, self.date_column) if c)
+
     def __post_init__(self) -> None:
         self.format = _choice("data.format", DataFormat, self.format)
         for name, col in self.columns.items():

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from credit_glm.atomic_files import partial_path
 from credit_glm.batch_io import ScoreCounts, plan_input
 from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer
 from credit_glm.config import DataConfig, ScoreConfig
@@ -149,7 +150,7 @@ def score_on_dask(
     plan = plan_input(batch, data, data_path, config)
     path, fmt, columns = plan.path, plan.fmt, plan.columns
     output, rejects = plan.output, plan.rejects
-    temps = [p.with_name(f".{p.name}.{os.getpid()}.partial") for p in (output, rejects)]
+    temps = [partial_path(p) for p in (output, rejects)]
     started = time.perf_counter()
     client, cluster = _client(config)
     try:

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from credit_glm.atomic_files import fsync_directory
-from credit_glm.tables import resolve_path
+from credit_glm.atomic_files import fsync_directory, partial_path
+from credit_glm.tables import file_format, resolve_path
 
 __all__ = ["BLOCK_ROWS", "TRUE_MODEL", "make_portfolio", "main", "write_portfolio"]
 
@@ -124,8 +124,8 @@ def write_portfolio(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    parquet = path.suffix.lower() in (".parquet", ".pq")
+    temp = partial_path(path)
+    parquet = file_format(path) == "parquet"
     writer: Any = None
     try:
         for start in range(0, n, chunk_rows):

@@ -696,7 +696,7 @@ def rule_table(
     """
     if not data.columns:
         raise ConfigError("data.columns", "the schema declares no columns")
-    outcome_only = {c for c in (data.target.column, data.weight_column, data.date_column) if c}
+    outcome_only = set(data.outcome_columns)
     needed = set(required) if required is not None else None
     columns: dict[str, ColumnRules] = {}
     for name, col in data.columns.items():

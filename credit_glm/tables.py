@@ -11,7 +11,7 @@ import pandas as pd
 from credit_glm.config import DataConfig
 from credit_glm.errors import DataError
 
-__all__ = ["BUILTIN_PREFIX", "file_sha256", "read_table", "resolve_path"]
+__all__ = ["BUILTIN_PREFIX", "file_format", "file_sha256", "read_table", "resolve_path"]
 
 BUILTIN_PREFIX = "builtin://"
 
@@ -25,6 +25,13 @@ def resolve_path(path: str) -> Path:
             raise DataError(f"data.path: no built-in dataset {name!r}")
         return Path(str(resource))
     return Path(path).expanduser()
+
+
+def file_format(path: Path | str, declared: str = "auto") -> str:
+    """``csv`` or ``parquet``: the declared format, else by the suffix (.parquet/.pq)."""
+    if declared != "auto":
+        return declared
+    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
 
 
 def file_sha256(path: Path) -> str:
@@ -46,9 +53,7 @@ def read_table(path: str, data: DataConfig) -> tuple[pd.DataFrame, Path]:
     resolved = resolve_path(path)
     if not resolved.is_file():
         raise DataError(f"data.path: file {path!r} not found")
-    fmt: str = data.format.value
-    if fmt == "auto":
-        fmt = "parquet" if resolved.suffix.lower() in (".parquet", ".pq") else "csv"
+    fmt = file_format(resolved, data.format.value)
     try:
         if fmt == "parquet":
             frame = pd.read_parquet(resolved)
