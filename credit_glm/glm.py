@@ -24,10 +24,17 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 from credit_glm.config import Criterion, GLMConfig, Link
 from credit_glm.errors import ModelFitError
 from credit_glm.links import inverse_link
+from credit_glm.row_blocks import row_blocks
 from credit_glm.selection.criteria import information_criterion
 from credit_glm.separation import SEPARATION_EPS, n_separated
 
-__all__ = ["GLMFit", "binomial_family", "dependent_terms", "fit_glm"]
+__all__ = [
+    "GLMFit",
+    "binomial_family",
+    "dependent_terms",
+    "fit_glm",
+    "weighted_gram",
+]
 
 
 def binomial_family(link: Link) -> Any:
@@ -134,6 +141,99 @@ def _rank_deficiency(
     )
 
 
+def weighted_gram(
+    X: np.ndarray, weights: np.ndarray, z: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``X' diag(weights) X`` and ``X' (weights * z)``, summed over blocks of rows.
+
+    The blocks are :func:`~credit_glm.row_blocks.row_blocks`: the sums are added in one order
+    whatever the machine, and no temporary as large as ``X`` is made.
+    """
+    k = X.shape[1]
+    gram = np.zeros((k, k))
+    rhs = np.zeros(k)
+    for rows in row_blocks(X.shape[0]):
+        block = X[rows]
+        gram += block.T @ (block * weights[rows, None])
+        if z is not None:
+            rhs += block.T @ (weights[rows] * z[rows])
+    return gram, rhs
+
+
+def _solve_spd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve with a Cholesky factor; a (numerically) singular system gets the minimum-norm
+    least-squares solution, as statsmodels' ``lstsq`` IRLS step would."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    try:
+        return np.asarray(cho_solve(cho_factor(gram, lower=True), rhs), dtype=float)
+    except LinAlgError:
+        return np.asarray(np.linalg.lstsq(gram, rhs, rcond=None)[0], dtype=float)
+
+
+@dataclass(frozen=True)
+class _IRLSFit:
+    params: np.ndarray
+    normalized_cov: np.ndarray
+    converged: bool
+    iterations: int
+    deviance: tuple[float, ...]
+
+
+def _irls(
+    X: np.ndarray, y: np.ndarray, family: Any, w: np.ndarray, max_iter: int, tol: float
+) -> _IRLSFit:
+    """Iteratively reweighted least squares, as statsmodels' ``GLM.fit`` runs it.
+
+    The same start (``family.starting_mu``), working weights and response (the family's
+    ``weights`` and ``link.deriv``, times the frequency weights), the same stopping rule (the
+    deviance changes by at most ``tol``) and the same covariance (the inverse expected
+    information with the working weights of the last step). Only the weighted least-squares
+    step differs: the normal
+    equations are accumulated a block of rows at a time (:func:`weighted_gram`) and solved
+    with a Cholesky factor, where statsmodels whitens a full copy of the design and solves
+    it by SVD -- measured at 8.7x the design matrix's size at its peak, and 4.7x kept after
+    the fit, against 1.3x and 0.3x here (``tests/benchmarks/bench_training.py``).
+    """
+    mu = family.starting_mu(y)
+    eta = family.predict(mu)
+    history = [float(family.deviance(y, mu, freq_weights=w))]
+    params = np.zeros(X.shape[1])
+    converged = False
+    previous_mu = mu
+    for _ in range(max_iter):
+        previous_mu = mu
+        working_weights = w * family.weights(mu)
+        working_response = eta + family.link.deriv(mu) * (y - mu)
+        params = _solve_spd(*weighted_gram(X, working_weights, working_response))
+        eta = X @ params
+        mu = family.fitted(eta)
+        history.append(float(family.deviance(y, mu, freq_weights=w)))
+        if abs(history[-1] - history[-2]) <= tol:
+            converged = True
+            break
+    # statsmodels' covariance: the last step's information, at the weights that step used
+    information, _ = weighted_gram(X, w * family.weights(previous_mu))
+    try:
+        normalized_cov = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        normalized_cov = np.linalg.pinv(information)
+    return _IRLSFit(params, normalized_cov, converged, len(history) - 1, tuple(history))
+
+
+def _glm_results(model: Any, fit: _IRLSFit, cov_type: str) -> Any:
+    """statsmodels' own results object at the IRLS estimate (standard errors, tests,
+    ``summary()``; the covariance ``cov_type`` asks for is computed by statsmodels)."""
+    from statsmodels.genmod.generalized_linear_model import GLMResults, GLMResultsWrapper
+
+    model.mu = model.predict(fit.params)
+    results = GLMResults(model, fit.params, fit.normalized_cov, 1.0, cov_type=cov_type)
+    results.method = "IRLS"
+    results.fit_history = {"iteration": fit.iterations, "deviance": list(fit.deviance)}
+    results.converged = fit.converged
+    return GLMResultsWrapper(results)
+
+
 def fit_glm(
     X: np.ndarray,
     y: np.ndarray,
@@ -175,9 +275,10 @@ def fit_glm(
     family = binomial_family(options.link)
     model = sm.GLM(y, X, family=family, freq_weights=w if weights is not None else None)
     findings: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if options.alpha > 0:
+    caught: list[warnings.WarningMessage] = []
+    if options.alpha > 0:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             alpha = np.full(X.shape[1], options.alpha)
             alpha[0] = 0.0  # never shrink the intercept
             results = model.fit_regularized(
@@ -187,19 +288,17 @@ def fit_glm(
                 maxiter=options.max_iter,
                 cnvrg_tol=options.tol,
             )
-            params = np.asarray(results.params, dtype=float)
-            converged, iterations = True, options.max_iter
-            bse = pvalues = conf_int = None
-        else:
-            results = model.fit(
-                maxiter=options.max_iter, tol=options.tol, cov_type=options.cov_type.value
-            )
-            params = np.asarray(results.params, dtype=float)
-            converged = bool(results.converged)
-            iterations = int(results.fit_history["iteration"])
-            bse = np.asarray(results.bse, dtype=float)
-            pvalues = np.asarray(results.pvalues, dtype=float)
-            conf_int = np.asarray(results.conf_int(alpha=0.05), dtype=float)
+        params = np.asarray(results.params, dtype=float)
+        converged, iterations = True, options.max_iter
+        bse = pvalues = conf_int = None
+    else:
+        irls = _irls(X, y, family, w, options.max_iter, options.tol)
+        results = _glm_results(model, irls, options.cov_type.value)
+        params = irls.params
+        converged, iterations = irls.converged, irls.iterations
+        bse = np.asarray(results.bse, dtype=float)
+        pvalues = np.asarray(results.pvalues, dtype=float)
+        conf_int = np.asarray(results.conf_int(alpha=0.05), dtype=float)
     mu = inverse_link(options.link, X @ params)
     n_edge = n_separated(mu, weights)
     separated = n_edge > 0 or any(issubclass(c.category, PerfectSeparationWarning) for c in caught)

@@ -108,3 +108,21 @@ def test_elastic_net_shrinks_but_keeps_intercept_free() -> None:
         method="elastic_net", alpha=np.array([0.0, 0.05, 0.05, 0.05]), L1_wt=1.0
     )
     np.testing.assert_allclose(lasso.params, ref.params, atol=1e-8)
+
+
+def test_blocked_fit_equals_statsmodels_on_more_rows_than_a_block() -> None:
+    """Past one block of rows (:data:`credit_glm.row_blocks.ROW_BLOCK`), with frequency
+    weights and a robust covariance: the blocked IRLS gives statsmodels' own estimate."""
+    from credit_glm.row_blocks import ROW_BLOCK
+
+    X, y = _data(2 * ROW_BLOCK + 123, seed=8)
+    w = np.random.default_rng(2).integers(1, 4, size=len(y)).astype(float)
+    for cov in (CovType.nonrobust, CovType.HC0):
+        fit = fit_glm(X, y, TERMS, GLMConfig(cov_type=cov), weights=w)
+        ref = sm.GLM(y, X, family=sm.families.Binomial(), freq_weights=w).fit(
+            tol=1e-8, cov_type=cov.value
+        )
+        np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(fit.bse, ref.bse, rtol=1e-8)
+        assert fit.llf == pytest.approx(ref.llf, rel=1e-12)
+        assert fit.iterations == ref.fit_history["iteration"]
