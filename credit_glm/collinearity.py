@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 from scipy.linalg import lapack
+
+from credit_glm.row_blocks import r_factor, row_blocks
 
 __all__ = ["GVIF", "CorrelationFactor", "condition_number", "generalized_vif", "vif_equivalent"]
 
@@ -224,20 +225,46 @@ class CorrelationFactor:
         live = w > 0
         if not np.any(live):
             raise ValueError("weights are all zero")
-        constant = np.ptp(regressors[live], axis=0) == 0.0
-        mean = (w @ regressors) / w.sum()
-        z = (regressors - mean) * np.sqrt(w)[:, None]
-        z[:, constant] = 0.0
-        norms = np.linalg.norm(z, axis=0)
-        z = np.divide(z, norms, out=np.zeros_like(z), where=norms > 0.0)
-        corr = z.T @ z
+        # Three passes over blocks of rows, so no temporary is the design's size: the range
+        # and weighted mean of each column, its centred weighted length, then the
+        # correlations and the triangular factor of the centred, scaled columns z.
+        k = regressors.shape[1]
+        low, high, weighted_sum = np.full(k, np.inf), np.full(k, -np.inf), np.zeros(k)
+        for rows in row_blocks(x.shape[0]):
+            kept = regressors[rows][live[rows]]
+            if kept.shape[0]:
+                low = np.minimum(low, kept.min(axis=0))
+                high = np.maximum(high, kept.max(axis=0))
+            weighted_sum += w[rows] @ regressors[rows]
+        constant = high == low
+        mean = weighted_sum / w.sum()
+        root_w = np.sqrt(w)
+
+        def centred(rows: slice) -> FloatArray:
+            z: FloatArray = (regressors[rows] - mean) * root_w[rows, None]
+            z[:, constant] = 0.0
+            return z
+
+        squares = np.zeros(k)
+        for rows in row_blocks(x.shape[0]):
+            squares += np.square(centred(rows)).sum(axis=0)
+        norms = np.sqrt(squares)
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0.0)
+        corr = np.zeros((k, k))
+
+        def scaled() -> Iterator[FloatArray]:
+            nonlocal corr
+            for rows in row_blocks(x.shape[0]):
+                z = centred(rows) * scale
+                corr += z.T @ z
+                yield z
+
+        self._a = r_factor(scaled(), k)
         np.fill_diagonal(corr, np.where(norms > 0.0, 1.0, 0.0))
         self.corr: FloatArray = corr
-        # z'z = a'a; numpy returns just R for mode="r"; its stubs claim a QRResult.
-        self._a = cast(FloatArray, np.linalg.qr(z, mode="r"))
         singular = np.linalg.svd(self._a, compute_uv=False)
         self._tol = (
-            float(singular.max(initial=0.0)) * max(z.shape) * float(np.finfo(np.float64).eps)
+            float(singular.max(initial=0.0)) * max(x.shape[0], k) * float(np.finfo(np.float64).eps)
         )
         self._own_logdet: dict[tuple[int, ...], float] = {}
 
@@ -360,14 +387,18 @@ def condition_number(X: npt.ArrayLike, scale: bool = True) -> float:
     """
     x = _as_matrix("condition_number", X)
     n, p = x.shape
+    factor = np.ones(p)
     if scale:
-        norms = np.linalg.norm(x, axis=0)
-        if np.any(norms == 0.0):
+        squares = np.zeros(p)
+        for rows in row_blocks(n):
+            squares += np.square(x[rows]).sum(axis=0)
+        if np.any(squares == 0.0):
             return math.inf
-        x = x / norms
+        factor = 1.0 / np.sqrt(squares)
     if n < p:
         return math.inf
-    s = np.linalg.svd(x, compute_uv=False)
+    # the singular values of x (scaled) are those of its triangular factor
+    s = np.linalg.svd(r_factor((x[rows] * factor for rows in row_blocks(n)), p), compute_uv=False)
     if s[-1] == 0.0:
         return math.inf
     return float(s[0] / s[-1])
