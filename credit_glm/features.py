@@ -266,15 +266,23 @@ def design_matrix(spec: ModelSpec, frame: Mapping[str, Any] | pd.DataFrame) -> n
         seen in training under ``unseen: error``, a value outside log1p's domain. Every problem
         is reported at once.
     """
-    blocks: list[np.ndarray] = []
+    # filled a feature's block at a time: one feature's columns are the only temporary
+    X = np.empty((n_rows(frame), len(spec.terms)))
     problems: list[SchemaViolation] = []
+    at = 0
+    if spec.intercept:
+        X[:, 0] = 1.0
+        at = 1
     for f in spec.features:
         transform = f.transformer
         encoded = transform.encode(f, column_values(frame, f.column), problems)
-        blocks.append(transform.design_block(f, encoded))
+        if problems:
+            continue
+        block = transform.design_block(f, encoded)
+        X[:, at : at + block.shape[1]] = block
+        at += block.shape[1]
     if problems:
         raise ValidationFailed(problems, "features")
-    n = blocks[0].shape[0] if blocks else n_rows(frame)
-    if spec.intercept:
-        blocks.insert(0, np.ones((n, 1)))
-    return np.ascontiguousarray(np.hstack(blocks)) if blocks else np.empty((n, 0))
+    if at != X.shape[1]:
+        raise AssertionError(f"design blocks fill {at} of {X.shape[1]} columns")
+    return X

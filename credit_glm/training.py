@@ -207,7 +207,7 @@ def train(
     from credit_glm.glm import fit_glm
     from credit_glm.points_table import points_table
     from credit_glm.reasons import ReasonTable, check_reason_codes
-    from credit_glm.schema import build_schema, validate_frame
+    from credit_glm.schema import build_schema, compact_text, validate_frame
     from credit_glm.scorecard import Scorecard
     from credit_glm.scoring import ScoringModel
 
@@ -218,7 +218,7 @@ def train(
     if len(frame) == 0:
         raise DataError("the training data has no rows")
     frame = validate_frame(frame, build_schema(data, "training"), data, "training data")
-    frame = frame.reset_index(drop=True)
+    frame = compact_text(frame, data).reset_index(drop=True)
     y = outcome_vector(frame, data)
     _check_outcome(y, data)
     weights = None
@@ -246,7 +246,12 @@ def train(
     selection = selector(config, full_spec, X_full, y_train, w_train)
     timings["selection"] = time.perf_counter() - t1
     spec = full_spec.subset(selection.selected)
-    X_train = design_matrix(spec, train_frame)
+    # the design of the selected features: X_full's when selection kept every term, else built
+    # anew after X_full is released (one design matrix held at a time)
+    X_train = X_full if spec.terms == full_spec.terms else None
+    del X_full
+    if X_train is None:
+        X_train = design_matrix(spec, train_frame)
 
     t2 = time.perf_counter()
     fit = fit_glm(X_train, y_train, spec.terms, config.glm, w_train, sources=spec.term_sources())
