@@ -501,9 +501,14 @@ class SelectionConfig:
     top_n: int = 10
     n_jobs: int = 1
     progress: bool = True  # a progress bar on a terminal (never in CI or when piped)
+    # large data: the search fits its candidates on a stratified sample of this many training
+    # rows (seeded by `seed`); the final fit always uses every training row
+    sample_rows: int | None = None
 
     def __post_init__(self) -> None:
         self.strategy = _choice("selection.strategy", Strategy, self.strategy)
+        if self.sample_rows is not None and self.sample_rows < 2:
+            raise ConfigError("selection.sample_rows", "must be at least 2 rows (or null)")
         if self.min_features < 0:
             raise ConfigError("selection.min_features", "must be non-negative")
         if self.max_features is not None and self.max_features < max(self.min_features, 1):

@@ -9,11 +9,12 @@ with statsmodels by :func:`credit_glm.training.train` for the diagnostics.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
-from credit_glm.config import AppConfig, Criterion
+from credit_glm.config import AppConfig, Criterion, SelectionConfig
 from credit_glm.errors import ConfigError, ModelFitError
 from credit_glm.features import ModelSpec
 from credit_glm.selection import (
@@ -28,9 +29,10 @@ from credit_glm.selection import (
     select_random,
     select_stepwise,
 )
+from credit_glm.split import stratified_holdout
 from credit_glm.training import SelectionOutcome, keep_all
 
-__all__ = ["select_features"]
+__all__ = ["SearchSample", "select_features"]
 
 
 def _check_names(key: str, names: list[str], spec: ModelSpec) -> None:
@@ -143,6 +145,10 @@ def select_features(
     _check_names("force_in", sel.force_in, spec)
     _check_names("exclude", sel.exclude, spec)
     signs = {f.name: f.expected_sign for f in spec.features if f.expected_sign is not None}
+    sample = _search_sample(sel, y)
+    if sample is not None:
+        X, y = X[sample.rows], y[sample.rows]
+        weights = None if weights is None else weights[sample.rows]
     problem = SelectionProblem(
         X=X,
         y=y,
@@ -173,4 +179,39 @@ def select_features(
             f"selection ({sel.strategy}, {sel.criterion.value}) kept no feature: the "
             "intercept-only model is best; set selection.min_features=1 to require one"
         )
-    return SelectionOutcome(strategy=sel.strategy, selected=result.selected, audit=result.to_dict())
+    audit = result.to_dict()
+    if sample is not None:
+        audit["sample"] = sample.audit()
+    return SelectionOutcome(strategy=sel.strategy, selected=result.selected, audit=audit)
+
+
+@dataclass(frozen=True)
+class SearchSample:
+    """The training rows the search fitted its candidates on (``selection.sample_rows``)."""
+
+    rows: np.ndarray
+    of_rows: int
+    events: int
+    seed: int
+
+    def audit(self) -> dict[str, Any]:
+        return {
+            "rows": int(self.rows.size),
+            "of_training_rows": self.of_rows,
+            "events": self.events,
+            "seed": self.seed,
+            "method": "stratified by the outcome (selection.sample_rows)",
+            "note": "the candidates were fitted on this sample; the final model is fitted on "
+            "every training row",
+        }
+
+
+def _search_sample(sel: SelectionConfig, y: np.ndarray) -> SearchSample | None:
+    """A stratified sample of ``selection.sample_rows`` rows, or ``None`` when every row is
+    used (no setting, or no more rows than it)."""
+    if sel.sample_rows is None or y.shape[0] <= sel.sample_rows:
+        return None
+    _, rows = stratified_holdout(y, sel.sample_rows / y.shape[0], sel.seed)
+    return SearchSample(
+        rows=rows, of_rows=int(y.shape[0]), events=int(y[rows].sum()), seed=sel.seed
+    )

@@ -150,6 +150,13 @@ def format_selection(card: Mapping[str, Any]) -> str:
         f"    {', '.join(chosen)}",
         f"  search took {sel['wall_time']:.2f} s",
     ]
+    sample = sel.get("sample")
+    if sample:
+        lines.append(
+            f"  candidates fitted on a stratified sample of {sample['rows']:,} of "
+            f"{sample['of_training_rows']:,} training rows (seed {sample['seed']}); the final "
+            "fit used every training row"
+        )
     return "\n".join(lines)
 
 
