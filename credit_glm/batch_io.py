@@ -30,14 +30,13 @@ from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer, ScoredChunk
 from credit_glm.config import DataConfig, ScoreConfig
 from credit_glm.errors import DataError
 from credit_glm.selection._runtime import interactive_terminal
-from credit_glm.tables import file_format, resolve_path
+from credit_glm.tables import csv_header, file_format, read_chunks, resolve_path
 
 __all__ = [
     "ScoreCounts",
     "ScoringPlan",
     "plan_input",
     "prefetched",
-    "read_chunks",
     "rejects_path_for",
     "score_file",
 ]
@@ -68,16 +67,6 @@ class ScoreCounts:
 def rejects_path_for(output: Path) -> Path:
     """Where the rejects go by default: next to the output, ``<stem>.rejects<suffix>``."""
     return output.with_name(f"{output.stem}.rejects{output.suffix}")
-
-
-def _csv_header(path: Path) -> list[str]:
-    try:
-        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
-    except (pa.ArrowInvalid, OSError) as err:
-        raise DataError(f"data.path: cannot read {str(path)!r} as csv: {err}") from None
-    names = list(reader.schema.names)
-    reader.close()
-    return names
 
 
 @dataclass(frozen=True)
@@ -115,7 +104,7 @@ def plan_input(
             meta = pq.ParquetFile(path)
             present, rows = list(meta.schema_arrow.names), meta.metadata.num_rows
         else:
-            present, rows = _csv_header(path), None
+            present, rows = csv_header(path), None
     except (pa.ArrowInvalid, OSError) as err:
         raise DataError(f"data.path: cannot read {data_path!r} as {fmt}: {err}") from None
     unknown = [c for c in batch.validator.unknown_columns(present) if c not in data.outcome_columns]
@@ -139,39 +128,6 @@ def plan_input(
             "score.output_path, score.rejects_path and data.path must be three different files"
         )
     return ScoringPlan(path, fmt, columns, rows, output, rejects)
-
-
-def read_chunks(
-    path: Path, fmt: str, columns: Sequence[str], data: DataConfig, chunk_rows: int
-) -> Iterator[pa.RecordBatch]:
-    """The file's ``columns`` in batches of ``chunk_rows`` rows (the last one shorter); a
-    CSV's every cell as text (``data.na_values`` read as missing), as the training reader
-    (:func:`credit_glm.tables.read_table`) reads it."""
-    if fmt == "parquet":
-        yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
-        return
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=1 << 22),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in columns},
-            include_columns=list(columns),
-            null_values=list(data.na_values),
-            strings_can_be_null=True,
-        ),
-    )
-    pending: list[pa.RecordBatch] = []
-    held = 0
-    for batch in reader:
-        pending.append(batch)
-        held += batch.num_rows
-        while held >= chunk_rows:
-            table = pa.Table.from_batches(pending)
-            yield from table.slice(0, chunk_rows).combine_chunks().to_batches()
-            rest = table.slice(chunk_rows)
-            pending, held = rest.combine_chunks().to_batches(), rest.num_rows
-    if held:
-        yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
 
 
 def prefetched(chunks: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:

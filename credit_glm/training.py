@@ -207,7 +207,7 @@ def train(
     from credit_glm.glm import fit_glm
     from credit_glm.points_table import points_table
     from credit_glm.reasons import ReasonTable, check_reason_codes
-    from credit_glm.schema import build_schema, compact_text, validate_frame
+    from credit_glm.schema import build_schema, compact_text, release_freed_text, validate_frame
     from credit_glm.scorecard import Scorecard
     from credit_glm.scoring import ScoringModel
 
@@ -219,6 +219,7 @@ def train(
         raise DataError("the training data has no rows")
     frame = validate_frame(frame, build_schema(data, "training"), data, "training data")
     frame = compact_text(frame, data).reset_index(drop=True)
+    release_freed_text()
     y = outcome_vector(frame, data)
     _check_outcome(y, data)
     weights = None
