@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from credit_glm.metrics import (
+    _as_1d,
+    _check_finite,
     _prepare,
     ks_statistic,
     roc_auc,
@@ -33,8 +35,10 @@ from credit_glm.metrics import (
 
 __all__ = [
     "AUCInterval",
+    "GradeRow",
     "KSResult",
     "delong_auc",
+    "grade_table",
     "ks_test",
 ]
 
@@ -234,3 +238,145 @@ def ks_test(y: npt.ArrayLike, p: npt.ArrayLike) -> KSResult:
         cum_events=float(cum_events[at]),
         cum_nonevents=float(cum_nonevents[at]),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Rating grades: default-rate tests per grade
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradeRow(_Record):
+    """One rating grade of :func:`grade_table` (grades numbered from 1, lowest PDs first).
+
+    The grade holds the rows with ``lower <= p < upper``; ``lower`` is ``None`` for the first
+    grade (no lower bound) and ``upper`` ``None`` for the last (no upper bound). For an empty
+    grade (``n == 0``) every statistic is ``None``.
+    """
+
+    grade: int
+    lower: float | None
+    upper: float | None
+    n: int
+    defaults: int
+    observed_rate: float | None
+    mean_pd: float | None
+    expected_defaults: float | None
+    binomial_pvalue: float | None
+    binomial_two_sided_pvalue: float | None
+    jeffreys_pvalue: float | None
+    jeffreys_lower: float | None
+    jeffreys_upper: float | None
+
+
+def _check_cuts(func: str, edges: npt.ArrayLike) -> FloatArray:
+    cuts = _as_1d(func, "edges", edges)
+    if cuts.size == 0:
+        raise ValueError(f"{func}: edges needs at least one cut point")
+    _check_finite(func, "edges", cuts)
+    if not np.all(np.diff(cuts) > 0.0):
+        raise ValueError(f"{func}: edges must be strictly increasing")
+    return cuts
+
+
+def _empty_grade(grade: int, lower: float | None, upper: float | None) -> GradeRow:
+    return GradeRow(
+        grade=grade,
+        lower=lower,
+        upper=upper,
+        n=0,
+        defaults=0,
+        observed_rate=None,
+        mean_pd=None,
+        expected_defaults=None,
+        binomial_pvalue=None,
+        binomial_two_sided_pvalue=None,
+        jeffreys_pvalue=None,
+        jeffreys_lower=None,
+        jeffreys_upper=None,
+    )
+
+
+def grade_table(
+    y: npt.ArrayLike, p: npt.ArrayLike, edges: npt.ArrayLike, level: float = 0.95
+) -> tuple[GradeRow, ...]:
+    """Per rating grade: observed against predicted default rate, with binomial and Jeffreys tests.
+
+    ``edges`` are the inner PD cut points ``c_1 < ... < c_k``; they make ``k + 1`` grades
+    ``(-inf, c_1), [c_1, c_2), ..., [c_k, +inf)`` so that every probability falls in exactly one
+    grade (a PD equal to a cut point belongs to the grade above it).
+
+    For a grade of ``n`` rows, ``D`` defaults and mean predicted PD ``q``:
+
+    * ``binomial_pvalue`` is ``P[X >= D]`` for ``X ~ Binomial(n, q)``: the one-sided test that
+      the PD is underestimated (small values reject ``q`` as too low);
+    * ``binomial_two_sided_pvalue`` is the two-sided exact binomial test
+      (``scipy.stats.binomtest``, sum of the probabilities no larger than that of ``D``);
+    * ``jeffreys_pvalue`` is the CDF at ``q`` of the Jeffreys posterior
+      ``Beta(D + 1/2, n - D + 1/2)``: the posterior probability that the true default rate is
+      at most ``q``; small values mean the PD is underestimated (ECB 2019);
+    * ``jeffreys_lower``/``jeffreys_upper`` are the central ``level`` interval of that
+      posterior (``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles, as in
+      ``statsmodels.stats.proportion.proportion_confint(method="jeffreys")``).
+
+    Parameters
+    ----------
+    y : array-like of {0, 1}
+        Observed defaults.
+    p : array-like of float in [0, 1]
+        Predicted probabilities of default.
+    edges : array-like of float
+        Inner cut points, finite and strictly increasing (at least one).
+    level : float, default 0.95
+        Level of the Jeffreys interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    tuple of GradeRow
+        ``len(edges) + 1`` rows, empty grades included.
+
+    References
+    ----------
+    European Central Bank (2019). *Instructions for reporting the validation results of
+    internal models: IRB Pillar I models for credit risk*, section 2.5.3.1 (Jeffreys test).
+    Brown, L. D., Cai, T. T. & DasGupta, A. (2001). Interval estimation for a binomial
+    proportion. *Statist. Sci.* 16(2), 101-133 (Jeffreys interval).
+    Tasche, D. (2008). Validation of internal rating systems and PD estimates. In *The Analytics
+    of Risk Model Validation*, Academic Press, 169-196 (binomial test).
+    """
+    func = "grade_table"
+    y_arr, p_arr = _prepare(func, y, p, probability=True, both_classes=False)
+    cuts = _check_cuts(func, edges)
+    conf = _check_level(func, level)
+    from scipy import stats  # loaded on first use
+
+    grade_of = np.searchsorted(cuts, p_arr, side="right")
+    bounds: list[float | None] = [None, *(float(c) for c in cuts), None]
+    rows: list[GradeRow] = []
+    for g in range(cuts.size + 1):
+        in_grade = grade_of == g
+        n = int(in_grade.sum())
+        if n == 0:
+            rows.append(_empty_grade(g + 1, bounds[g], bounds[g + 1]))
+            continue
+        d = int(y_arr[in_grade].sum())
+        q = float(p_arr[in_grade].mean())
+        a, b = d + 0.5, n - d + 0.5
+        rows.append(
+            GradeRow(
+                grade=g + 1,
+                lower=bounds[g],
+                upper=bounds[g + 1],
+                n=n,
+                defaults=d,
+                observed_rate=d / n,
+                mean_pd=q,
+                expected_defaults=q * n,
+                binomial_pvalue=float(stats.binom.sf(d - 1, n, q)),
+                binomial_two_sided_pvalue=float(stats.binomtest(d, n, q).pvalue),
+                jeffreys_pvalue=float(stats.beta.cdf(q, a, b)),
+                jeffreys_lower=float(stats.beta.ppf((1.0 - conf) / 2.0, a, b)),
+                jeffreys_upper=float(stats.beta.ppf((1.0 + conf) / 2.0, a, b)),
+            )
+        )
+    return tuple(rows)

@@ -17,6 +17,7 @@ from credit_glm.metrics import ks_statistic, roc_auc
 from credit_glm.validation_stats import (
     AUCInterval,
     delong_auc,
+    grade_table,
     ks_test,
 )
 
@@ -160,3 +161,121 @@ def test_ks_threshold_on_hand_example() -> None:
 def test_ks_rejects_one_class() -> None:
     with pytest.raises(ValueError, match="ks_test: y contains only one class"):
         ks_test([0, 0], [0.1, 0.2])
+
+
+# ---------------------------------------------------------------------------------------------
+# grade_table
+# ---------------------------------------------------------------------------------------------
+
+
+def _pd_sample(seed: int, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """PDs on a log scale and outcomes drawn at 1.3 times the PD (so the PD is too low)."""
+    rng = np.random.default_rng(seed)
+    p = np.exp(rng.uniform(np.log(0.002), np.log(0.3), size=n))
+    y = (rng.random(n) < 1.3 * p).astype(float)
+    return y, p
+
+
+def _binomial_upper_tail(d: int, n: int, q: float) -> float:
+    """P[X >= d] for X ~ Binomial(n, q), summed term by term from the pmf."""
+    return math.fsum(math.comb(n, k) * q**k * (1 - q) ** (n - k) for k in range(d, n + 1))
+
+
+def _beta_cdf_by_quadrature(x: float, a: float, b: float) -> float:
+    from scipy import integrate
+
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    value, _ = integrate.quad(
+        lambda t: math.exp(log_norm + (a - 1) * math.log(t) + (b - 1) * math.log1p(-t)),
+        0.0,
+        x,
+        epsabs=1e-14,
+        epsrel=1e-12,
+    )
+    return float(value)
+
+
+def test_grade_worked_example_n100_d5_pd2pct() -> None:
+    """100 obligors at PD 2%, 5 defaults: P[X >= 5] = 1 - sum_{k<5} C(100,k) .02^k .98^(100-k)
+    (about 0.051) and the Jeffreys p-value is the Beta(5.5, 95.5) CDF at 0.02 (about 0.026),
+    both computed here from their definitions."""
+    y = np.array([1.0] * 5 + [0.0] * 95)
+    p = np.full(100, 0.02)
+    (row, empty) = grade_table(y, p, edges=[0.5])
+    assert (row.n, row.defaults) == (100, 5)
+    assert row.observed_rate == pytest.approx(0.05, rel=1e-12)
+    assert row.mean_pd == pytest.approx(0.02, rel=1e-12)
+    assert row.expected_defaults == pytest.approx(2.0, rel=1e-12)
+    tail = 1.0 - math.fsum(math.comb(100, k) * 0.02**k * 0.98 ** (100 - k) for k in range(5))
+    assert row.binomial_pvalue == pytest.approx(tail, rel=1e-9)
+    assert 0.05 < tail < 0.06
+    jeffreys = _beta_cdf_by_quadrature(0.02, 5.5, 95.5)
+    assert row.jeffreys_pvalue == pytest.approx(jeffreys, rel=1e-7)
+    assert 0.02 < jeffreys < 0.03
+    assert empty.n == 0 and empty.lower == 0.5 and empty.upper is None
+
+
+def test_grade_rows_match_scipy_and_statsmodels() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    y, p = _pd_sample(0)
+    edges = [0.005, 0.01, 0.03, 0.1]
+    rows = grade_table(y, p, edges, level=0.9)
+    assert [r.grade for r in rows] == [1, 2, 3, 4, 5]
+    assert sum(r.n for r in rows) == p.size
+    bounds = [-np.inf, *edges, np.inf]
+    for row, lo, hi in zip(rows, bounds[:-1], bounds[1:], strict=True):
+        mask = (p >= lo) & (p < hi)
+        n, d, q = int(mask.sum()), int(y[mask].sum()), float(p[mask].mean())
+        assert (row.n, row.defaults) == (n, d)
+        assert row.mean_pd == pytest.approx(q, rel=1e-12)
+        assert row.binomial_pvalue == pytest.approx(
+            stats.binomtest(d, n, q, alternative="greater").pvalue, rel=1e-9
+        )
+        pmf = np.array([math.comb(n, k) * q**k * (1 - q) ** (n - k) for k in range(n + 1)])
+        two_sided = float(pmf[pmf <= pmf[d] * (1 + 1e-7)].sum())
+        assert row.binomial_two_sided_pvalue == pytest.approx(min(1.0, two_sided), rel=1e-6)
+        assert row.jeffreys_pvalue == pytest.approx(
+            _beta_cdf_by_quadrature(q, d + 0.5, n - d + 0.5), rel=1e-6
+        )
+        lower, upper = proportion_confint(d, n, alpha=0.1, method="jeffreys")
+        assert row.jeffreys_lower == pytest.approx(lower, rel=1e-9)
+        assert row.jeffreys_upper == pytest.approx(upper, rel=1e-9)
+    # outcomes were drawn at 1.3 x PD: the pooled upper grades reject the PD as too low
+    assert min(r.binomial_pvalue for r in rows if r.binomial_pvalue is not None) < 0.05
+
+
+def test_grade_cut_point_belongs_to_upper_grade_and_empty_grade_is_none() -> None:
+    y = [0, 1, 0, 0]
+    p = [0.01, 0.05, 0.05, 0.2]
+    rows = grade_table(y, p, edges=[0.05, 0.1, 0.15])
+    assert [r.n for r in rows] == [1, 2, 0, 1]
+    assert rows[1].lower == 0.05 and rows[1].upper == 0.1
+    empty = rows[2].to_dict()
+    assert empty["n"] == 0
+    assert all(
+        empty[k] is None for k in empty if k not in {"grade", "lower", "upper", "n", "defaults"}
+    )
+    d = [r.to_dict() for r in rows]
+    assert json.loads(json.dumps(d)) == d
+
+
+@pytest.mark.parametrize(
+    ("edges", "message"),
+    [
+        ([0.1, 0.1], "grade_table: edges must be strictly increasing"),
+        ([0.2, 0.1], "grade_table: edges must be strictly increasing"),
+        ([], "grade_table: edges needs at least one cut point"),
+        ([0.1, float("nan")], "grade_table: edges contains NaN"),
+    ],
+)
+def test_grade_rejects_bad_edges(edges: list[float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        grade_table([0, 1], [0.1, 0.2], edges)
+
+
+def test_grade_rejects_bad_level_and_non_probabilities() -> None:
+    with pytest.raises(ValueError, match="grade_table: level"):
+        grade_table([0, 1], [0.1, 0.2], [0.15], level=1.0)
+    with pytest.raises(ValueError, match="grade_table: p must be probabilities"):
+        grade_table([0, 1], [0.1, 1.2], [0.15])
