@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from credit_glm.metrics import ks_statistic, roc_auc
+from credit_glm.metrics import brier_score, ks_statistic, roc_auc
 from credit_glm.validation_stats import (
     AUCInterval,
+    brier_decomposition,
     delong_auc,
     grade_table,
     ks_test,
@@ -279,3 +280,90 @@ def test_grade_rejects_bad_level_and_non_probabilities() -> None:
         grade_table([0, 1], [0.1, 0.2], [0.15], level=1.0)
     with pytest.raises(ValueError, match="grade_table: p must be probabilities"):
         grade_table([0, 1], [0.1, 1.2], [0.15])
+
+
+# ---------------------------------------------------------------------------------------------
+# brier_decomposition
+# ---------------------------------------------------------------------------------------------
+
+
+def _calibrated_sample(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p = rng.beta(1.0, 6.0, size=n)
+    y = (rng.random(n) < np.clip(1.2 * p, 0, 1)).astype(float)
+    return y, p
+
+
+@pytest.mark.parametrize(("seed", "bins"), [(0, 10), (1, 5), (2, 20), (3, 1)])
+def test_brier_decomposition_matches_direct_loop_and_identity(seed: int, bins: int) -> None:
+    y, p = _calibrated_sample(seed)
+    result = brier_decomposition(y, p, bins=bins)
+    n, rate = p.size, y.mean()
+    rel = res = wbv = wbc = 0.0
+    used = 0
+    for k in range(bins):
+        lo, hi = k / bins, (k + 1) / bins
+        mask = (p >= lo) & ((p < hi) if k < bins - 1 else (p <= 1.0))
+        if not mask.any():
+            continue
+        used += 1
+        f_k, o_k = p[mask].mean(), y[mask].mean()
+        rel += mask.sum() * (f_k - o_k) ** 2
+        res += mask.sum() * (o_k - rate) ** 2
+        wbv += ((p[mask] - f_k) ** 2).sum()
+        wbc += 2 * ((y[mask] - o_k) * (p[mask] - f_k)).sum()
+    assert result.reliability == pytest.approx(rel / n, rel=1e-9)
+    assert result.resolution == pytest.approx(res / n, rel=1e-9, abs=1e-15)
+    assert result.uncertainty == pytest.approx(rate * (1 - rate), rel=1e-12)
+    assert result.within_bin_variance == pytest.approx(wbv / n, rel=1e-9)
+    assert result.within_bin_covariance == pytest.approx(wbc / n, rel=1e-9, abs=1e-15)
+    assert result.bins == bins and result.bins_used == used
+    assert result.brier == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)
+    assert result.brier == pytest.approx(brier_score(y, p), rel=1e-12)
+    recomposed = (
+        result.reliability
+        - result.resolution
+        + result.uncertainty
+        + result.within_bin_variance
+        - result.within_bin_covariance
+    )
+    assert recomposed == pytest.approx(result.brier, abs=1e-12)
+
+
+def test_brier_decomposition_constant_forecasts_per_bin_is_murphy() -> None:
+    """Forecasts on the bin midpoints: the within-bin terms vanish and the three Murphy terms,
+    computed here over the distinct forecast values, add up to the Brier score."""
+    rng = np.random.default_rng(7)
+    p = rng.choice(np.arange(10) / 10 + 0.05, size=1000)
+    y = (rng.random(1000) < p).astype(float)
+    result = brier_decomposition(y, p, bins=10)
+    assert result.within_bin_variance == pytest.approx(0.0, abs=1e-15)
+    assert result.within_bin_covariance == pytest.approx(0.0, abs=1e-15)
+    values = np.unique(p)
+    weights = np.array([np.mean(p == v) for v in values])
+    rates = np.array([y[p == v].mean() for v in values])
+    assert result.reliability == pytest.approx(
+        float(np.sum(weights * (values - rates) ** 2)), rel=1e-9
+    )
+    assert result.resolution == pytest.approx(
+        float(np.sum(weights * (rates - y.mean()) ** 2)), rel=1e-9
+    )
+    murphy = result.reliability - result.resolution + result.uncertainty
+    assert murphy == pytest.approx(float(np.mean((p - y) ** 2)), abs=1e-12)
+
+
+def test_brier_decomposition_edges_and_to_dict() -> None:
+    """p = 1 goes to the last bin; p = 0.1 with 10 bins to the second."""
+    result = brier_decomposition([1, 0, 1], [1.0, 0.1, 0.15], bins=10)
+    assert result.bins_used == 2
+    d = result.to_dict()
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_brier_decomposition_rejects_bad_bins_and_probabilities() -> None:
+    with pytest.raises(ValueError, match="brier_decomposition: bins must be >= 1"):
+        brier_decomposition([0, 1], [0.1, 0.2], bins=0)
+    with pytest.raises(ValueError, match="brier_decomposition: bins must be an integer"):
+        brier_decomposition([0, 1], [0.1, 0.2], bins=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="brier_decomposition: p must be probabilities"):
+        brier_decomposition([0, 1], [0.1, -0.2])
