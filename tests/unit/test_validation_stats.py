@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from credit_glm.metrics import brier_score, ks_statistic, roc_auc
+from credit_glm.metrics import brier_score, ks_statistic, population_stability_index, roc_auc
 from credit_glm.validation_stats import (
     AUCInterval,
     brier_decomposition,
+    characteristic_stability,
     delong_auc,
     grade_table,
     ks_test,
@@ -367,3 +368,82 @@ def test_brier_decomposition_rejects_bad_bins_and_probabilities() -> None:
         brier_decomposition([0, 1], [0.1, 0.2], bins=2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="brier_decomposition: p must be probabilities"):
         brier_decomposition([0, 1], [0.1, -0.2])
+
+
+# ---------------------------------------------------------------------------------------------
+# characteristic_stability
+# ---------------------------------------------------------------------------------------------
+
+
+def _smooth(counts: list[int], eps: float) -> list[float]:
+    """Shares with a zero replaced by eps, then renormalised (written out for the test)."""
+    total = sum(counts)
+    raw = [c / total if c else eps for c in counts]
+    return [r / sum(raw) for r in raw]
+
+
+def _psi(expected: list[float], actual: list[float]) -> float:
+    return math.fsum((a - e) * math.log(a / e) for e, a in zip(expected, actual, strict=True))
+
+
+def test_csi_numeric_on_integer_feature_against_direct_counts() -> None:
+    """Baseline 0..9 ten times each: the decile bins are one per value, so the shares are the
+    value frequencies, counted here directly."""
+    rng = np.random.default_rng(11)
+    expected = np.repeat(np.arange(10.0), 10)
+    actual = rng.choice(np.arange(10.0), size=500, p=np.linspace(1, 2, 10) / 15)
+    result = characteristic_stability(expected, actual, kind="numeric", bins=10)
+    e_share = [float(np.mean(expected == v)) for v in range(10)]
+    a_share = [float(np.mean(actual == v)) for v in range(10)]
+    assert [b.expected_share for b in result.bins] == pytest.approx(e_share, rel=1e-12)
+    assert [b.actual_share for b in result.bins] == pytest.approx(a_share, rel=1e-12)
+    assert result.value == pytest.approx(_psi(e_share, a_share), rel=1e-9)
+    for b, e, a in zip(result.bins, e_share, a_share, strict=True):
+        assert b.contribution == pytest.approx((a - e) * math.log(a / e), rel=1e-9, abs=1e-15)
+    assert sum(b.contribution for b in result.bins) == pytest.approx(result.value, rel=1e-9)
+    assert result.bins[0].label == "[-inf, 1.0)" and result.bins[-1].label == "[9.0, inf)"
+    assert result.value == pytest.approx(population_stability_index(expected, actual).value)
+
+
+def test_csi_numeric_empty_bin_is_smoothed() -> None:
+    expected = np.repeat(np.arange(4.0), 25)
+    actual = np.array([0.0, 1.0, 1.0, 3.0] * 10)  # value 2 never seen
+    result = characteristic_stability(expected, actual, kind="numeric", bins=4, eps=1e-3)
+    a_share = _smooth([10, 20, 0, 10], 1e-3)
+    assert [b.actual_share for b in result.bins] == pytest.approx(a_share, rel=1e-12)
+    assert result.value == pytest.approx(_psi([0.25] * 4, a_share), rel=1e-9)
+
+
+def test_csi_categorical_with_missing_and_unseen_categories() -> None:
+    """C disappears from the recent sample and D is new: both get the smoothed share."""
+    expected = ["A"] * 50 + ["B"] * 30 + ["C"] * 20
+    actual = ["B"] * 40 + ["A"] * 40 + ["D"] * 20
+    result = characteristic_stability(expected, actual, kind="categorical", eps=1e-4)
+    assert [b.label for b in result.bins] == ["A", "B", "C", "D"]
+    e_share = _smooth([50, 30, 20, 0], 1e-4)
+    a_share = _smooth([40, 40, 0, 20], 1e-4)
+    assert [b.expected_share for b in result.bins] == pytest.approx(e_share, rel=1e-12)
+    assert [b.actual_share for b in result.bins] == pytest.approx(a_share, rel=1e-12)
+    assert result.value == pytest.approx(_psi(e_share, a_share), rel=1e-9)
+    assert result.value > 0.25  # losing a fifth of the mix is a significant shift
+    d = result.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert d["kind"] == "categorical" and len(d["bins"]) == 4
+
+
+def test_csi_identical_samples_is_zero() -> None:
+    values = ["x", "y", "y", 3, 3, 3]
+    result = characteristic_stability(values, list(reversed(values)), kind="categorical")
+    assert result.value == pytest.approx(0.0, abs=1e-15)
+    assert [b.label for b in result.bins] == ["3", "x", "y"]
+
+
+def test_csi_rejects_bad_kind_and_input() -> None:
+    with pytest.raises(ValueError, match="characteristic_stability: kind must be"):
+        characteristic_stability([1, 2], [1, 2], kind="ordinal")
+    with pytest.raises(ValueError, match="characteristic_stability: actual_values is empty"):
+        characteristic_stability(["a"], [], kind="categorical")
+    with pytest.raises(ValueError, match="characteristic_stability: eps"):
+        characteristic_stability(["a"], ["a"], kind="categorical", eps=0.0)
+    with pytest.raises(ValueError, match="bin_proportions: values is empty"):
+        characteristic_stability([1.0, 2.0], [], kind="numeric")
