@@ -567,9 +567,19 @@ def characteristic_stability(
     """
     func = "characteristic_stability"
     if kind == "numeric":
-        edges = psi_bin_edges(expected_values, bins)
-        expected = bin_proportions(expected_values, edges, eps)
-        actual = bin_proportions(actual_values, edges, eps)
+        samples = []
+        for name, values in (
+            ("expected_values", expected_values),
+            ("actual_values", actual_values),
+        ):
+            arr = _as_1d(func, name, values)
+            if arr.size == 0:
+                raise ValueError(f"{func}: {name} is empty")
+            _check_finite(func, name, arr)
+            samples.append(arr)
+        edges = psi_bin_edges(samples[0], bins)
+        expected = bin_proportions(samples[0], edges, eps)
+        actual = bin_proportions(samples[1], edges, eps)
         labels = [
             f"[{float(lo)!r}, {float(hi)!r})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)
         ]

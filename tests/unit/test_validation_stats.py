@@ -445,5 +445,7 @@ def test_csi_rejects_bad_kind_and_input() -> None:
         characteristic_stability(["a"], [], kind="categorical")
     with pytest.raises(ValueError, match="characteristic_stability: eps"):
         characteristic_stability(["a"], ["a"], kind="categorical", eps=0.0)
-    with pytest.raises(ValueError, match="bin_proportions: values is empty"):
+    with pytest.raises(ValueError, match="characteristic_stability: actual_values is empty"):
         characteristic_stability([1.0, 2.0], [], kind="numeric")
+    with pytest.raises(ValueError, match="characteristic_stability: expected_values contains NaN"):
+        characteristic_stability([1.0, math.nan], [1.0], kind="numeric")
