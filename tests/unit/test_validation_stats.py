@@ -449,3 +449,21 @@ def test_csi_rejects_bad_kind_and_input() -> None:
         characteristic_stability([1.0, 2.0], [], kind="numeric")
     with pytest.raises(ValueError, match="characteristic_stability: expected_values contains NaN"):
         characteristic_stability([1.0, math.nan], [1.0], kind="numeric")
+
+
+def test_ks_threshold_is_smallest_score_when_the_maximum_ties() -> None:
+    """Goods at 1 and 3, bads at 2 and 4: the gap is 1/2 at scores 1 and 3 and 0 elsewhere."""
+    result = ks_test([0, 1, 0, 1], [1.0, 2.0, 3.0, 4.0])
+    assert result.statistic == 0.5
+    assert (result.threshold, result.cum_events, result.cum_nonevents) == (1.0, 0.0, 0.5)
+
+
+def test_delong_single_event_has_only_the_nonevent_term() -> None:
+    """With one event its placement has no sample variance; the variance is S01 / n0, with S01
+    the variance of the non-event placements 1{x > z} + 1/2 1{x = z}."""
+    p = np.array([0.2, 0.5, 0.1, 0.5, 0.9, 0.3])
+    y = np.array([0, 1, 0, 0, 0, 0], dtype=float)
+    placements = (0.5 > p[y == 0]) + 0.5 * (0.5 == p[y == 0])
+    result = delong_auc(y, p)
+    assert result.auc == pytest.approx(placements.mean(), rel=1e-12)
+    assert result.variance == pytest.approx(np.var(placements, ddof=1) / placements.size, rel=1e-9)
