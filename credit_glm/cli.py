@@ -239,6 +239,101 @@ def run_evaluate(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     return result
 
 
+def card_config(card: dict[str, Any]) -> AppConfig:
+    """The typed config a model card records it was trained with."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(AppConfig), card["config"])
+        obj = OmegaConf.to_object(merged)
+    except (OmegaConfBaseException, KeyError, ConfigError) as err:
+        raise ArtifactError(
+            f"paths.model: the card's training config cannot be read: {err}"
+        ) from None
+    if not isinstance(obj, AppConfig):
+        raise ArtifactError("paths.model: the card's training config is not an AppConfig")
+    return obj
+
+
+def run_report(app: AppConfig, output_dir: Path) -> dict[str, Any]:
+    """``mode=report``: the validation pack of the card at ``paths.model``, written as
+    report.html and report.json (temp file, then rename) in ``validation.output_dir``."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "mode=report", "needs matplotlib: pip install 'credit-glm[report]'"
+        ) from None
+    from credit_glm.artifact import load_card
+    from credit_glm.atomic_files import write_file_atomically
+    from credit_glm.errors import DataError
+    from credit_glm.report_html import render_report
+    from credit_glm.schema import (
+        Role,
+        build_schema,
+        compact_text,
+        release_freed_text,
+        validate_frame,
+    )
+    from credit_glm.selection._runtime import Reporter
+    from credit_glm.tables import file_sha256, read_table
+    from credit_glm.validation_pack import validation_figures
+
+    card = load_card(app.paths.model)
+    trained = card_config(card)
+    data = trained.data
+    source = card["training_data"]["source"]
+    frame, resolved = read_table(source, data)
+    if file_sha256(resolved) != card["training_data"]["sha256"]:
+        raise DataError(
+            f"mode=report: the training data {source!r} is not the file model "
+            f"{card['model_version']} was trained on (its sha256 differs from the card's "
+            "training_data.sha256); the train and test figures need that file"
+        )
+    frame = compact_text(validate_frame(frame, build_schema(data, "training"), data, source), data)
+    release_freed_text()
+    monitoring = None
+    monitoring_path = app.data.monitoring_path
+    if monitoring_path:
+        raw, _ = read_table(monitoring_path, data)
+        role: Role = "training" if data.target.column in raw.columns else "inference"
+        monitoring = compact_text(
+            validate_frame(
+                raw, build_schema(data, role), data, f"data.monitoring_path {monitoring_path}"
+            ),
+            data,
+        ).reset_index(drop=True)
+    validation = app.validation
+    resamples = validation.bootstrap * (1 if trained.selection.strategy.value == "none" else 2)
+    bar = Reporter("auto" if validation.progress else None, resamples, "bootstrap", "fit")
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        bar.update(done[0])
+
+    try:
+        figures = validation_figures(
+            card, trained, frame, monitoring, monitoring_path, validation, tick
+        )
+    finally:
+        bar.close()
+    target = Path(validation.output_dir).expanduser() if validation.output_dir else output_dir
+    target.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(json_safe(figures), indent=1, allow_nan=False) + "\n"
+    page = render_report(figures, format_selection(card))
+    write_file_atomically(target / "report.json", payload.encode("utf-8"))
+    write_file_atomically(target / "report.html", page.encode("utf-8"))
+    summary = {
+        "status": "ok",
+        "mode": "report",
+        "model_version": card["model_version"],
+        "report": str(target / "report.html"),
+        "figures": str(target / "report.json"),
+    }
+    _write_json(output_dir / "metrics.json", summary)
+    log.info("validation report of model %s: %s", card["model_version"], target / "report.html")
+    return summary
+
+
 def run_export(app: AppConfig, output_dir: Path) -> dict[str, Any]:
     """``mode=export``: the model card ``paths.model`` as one SQL ``SELECT``
     (:func:`credit_glm.sql_export.scorecard_sql`) over ``export.table``, written atomically to
@@ -408,6 +503,8 @@ def run(cfg: DictConfig, output_dir: Path, promote: bool = True) -> int:
             run_export(app, output_dir)
         elif app.mode is Mode.score:
             run_score(app, output_dir)
+        elif app.mode is Mode.report:
+            run_report(app, output_dir)
         elif app.mode is Mode.serve:
             from credit_glm.service.server import serve
 

@@ -61,6 +61,7 @@ class Mode(StrEnum):
     score = "score"
     serve = "serve"
     export = "export"
+    report = "report"
 
 
 class ColumnType(StrEnum):
@@ -252,6 +253,10 @@ class DataConfig:
     # Cells read as missing in a CSV (the cell text must equal one of these exactly).
     na_values: list[str] = field(default_factory=lambda: ["", "NA", "N/A", "NaN", "nan", "null"])
     columns: dict[str, ColumnConfig] = field(default_factory=dict)
+    # mode=report: a recent file in the same schema (labelled or not), compared with the
+    # training and test samples (score PSI, feature CSI; discrimination and calibration when
+    # it holds the target)
+    monitoring_path: str | None = None
 
     @property
     def outcome_columns(self) -> tuple[str, ...]:
@@ -632,8 +637,13 @@ class EvaluationConfig:
     max_vif: float | None = None
     min_hosmer_lemeshow_pvalue: float | None = None
     max_coefficient_pvalue: float | None = None
+    # calibration per rating grade: fails when the Jeffreys test finds any grade's PD
+    # underestimated at this level (the one-sided p-value of the grade's defaults)
+    min_jeffreys_pvalue: float | None = None
     psi_bins: int = 10
     calibration_groups: int = 10
+    # the rating grades: inner PD cut-offs c1 < ... < ck, grades (0, c1), [c1, c2), ..., [ck, 1)
+    grades: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
     decision: DecisionConfig = field(default_factory=DecisionConfig)
 
     def __post_init__(self) -> None:
@@ -641,6 +651,15 @@ class EvaluationConfig:
             raise ConfigError("evaluation.psi_bins", "must be at least 2")
         if self.calibration_groups < 3:
             raise ConfigError("evaluation.calibration_groups", "must be at least 3")
+        cuts = [float(c) for c in self.grades]
+        if not cuts or any(not 0.0 < c < 1.0 for c in cuts) or cuts != sorted(set(cuts)):
+            raise ConfigError(
+                "evaluation.grades", "must be one or more increasing PD cut-offs in (0, 1)"
+            )
+        for key in ("min_jeffreys_pvalue", "min_hosmer_lemeshow_pvalue"):
+            bound = getattr(self, key)
+            if bound is not None and not 0.0 < bound < 1.0:
+                raise ConfigError(f"evaluation.{key}", "must lie in (0, 1)")
 
 
 # Upper bounds on per-request work, whatever a config asks for: a 16 MiB body holds about
@@ -813,6 +832,26 @@ class ScoreEngine(StrEnum):
 
 
 @dataclass
+class ValidationConfig:
+    """``mode=report``: the validation pack of the model at ``paths.model``."""
+
+    # bootstrap resamples of the training rows (coefficient intervals, sign and selection
+    # stability); 0 leaves the bootstrap out
+    bootstrap: int = 200
+    seed: int = 42
+    level: float = 0.95  # of every interval in the report
+    # where the report goes: <dir>/report.html and <dir>/report.json; null: the run directory
+    output_dir: str | None = None
+    progress: bool = True  # a bar on a terminal (never in CI or a pipe)
+
+    def __post_init__(self) -> None:
+        if self.bootstrap < 0 or self.bootstrap == 1:
+            raise ConfigError("validation.bootstrap", "must be 0 (none) or at least 2 resamples")
+        if not 0.0 < self.level < 1.0:
+            raise ConfigError("validation.level", "must lie in (0, 1)")
+
+
+@dataclass
 class ScoreConfig:
     """``mode=score``: a file of applications (``data.path``) scored by the card at
     ``paths.model``."""
@@ -894,6 +933,7 @@ class AppConfig:
     reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
     # Print the coefficient table and metrics on the terminal.
     verbose: bool = True
 

@@ -33,6 +33,16 @@ def gate_failures(
         bound = getattr(gates, gate)
         if bound is not None and metrics[key] < bound:
             out.append(f"evaluation.{gate}: {sample} {key} {metrics[key]:.4f} < {bound}")
+    if gates.min_jeffreys_pvalue is not None:
+        for grade in metrics.get("grades") or ():
+            p = grade["jeffreys_pvalue"]
+            if p is not None and p < gates.min_jeffreys_pvalue:
+                out.append(
+                    f"evaluation.min_jeffreys_pvalue: {sample} grade {grade['grade']} "
+                    f"({_grade_range(grade)}) PD underestimated: {grade['defaults']} defaults "
+                    f"in {grade['n']} against a mean PD of {grade['mean_pd']:.4f}, Jeffreys "
+                    f"p-value {p:.4g} < {gates.min_jeffreys_pvalue}"
+                )
     if gates.max_brier is not None and metrics["brier"] > gates.max_brier:
         out.append(
             f"evaluation.max_brier: {sample} brier {metrics['brier']:.4f} > {gates.max_brier}"
@@ -52,3 +62,8 @@ def gate_failures(
                     f"> {gates.max_coefficient_pvalue}"
                 )
     return out
+
+
+def _grade_range(grade: Mapping[str, Any]) -> str:
+    lower, upper = grade["lower"], grade["upper"]
+    return f"PD [{0.0 if lower is None else lower:g}, {1.0 if upper is None else upper:g})"

@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 # it: the artifact store and the model card import this module for its types, and the service
 # loads cards without fitting anything.
 
-__all__ = ["SelectionOutcome", "TrainedModel", "outcome_vector", "sample_metrics", "train"]
+__all__ = [
+    "SelectionOutcome",
+    "TrainedModel",
+    "candidate_spec",
+    "outcome_vector",
+    "sample_metrics",
+    "train",
+]
 
 
 @dataclass(frozen=True)
@@ -104,10 +111,12 @@ def outcome_vector(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
 def sample_metrics(y: np.ndarray, p: np.ndarray, config: AppConfig) -> dict[str, Any]:
     """Discrimination, calibration and the decision at the cut-off for one sample."""
     from credit_glm import metrics as m
+    from credit_glm.validation_stats import grade_table
 
     ev = config.evaluation
     out: dict[str, Any] = dict(m.binary_metrics(y, p, groups=ev.calibration_groups))
     out["calibration"] = m.calibration_table(y, p, groups=ev.calibration_groups)
+    out["grades"] = [row.to_dict() for row in grade_table(y, p, ev.grades)]
     out["decision"] = {
         "cutoff": ev.decision.threshold,
         **m.confusion_at_cutoff(y, p, ev.decision.threshold),
@@ -190,6 +199,17 @@ def _information_prefilter(
     return spec.subset(kept), {n: float(v) for n, v in low.items() if v is not None}
 
 
+def candidate_spec(
+    config: AppConfig, train_frame: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None
+) -> tuple[ModelSpec, dict[str, float]]:
+    """The features selection chooses from: every declared feature fitted on the training
+    rows, less those :func:`_information_prefilter` leaves out (returned with their IVs)."""
+    full_spec = fit_feature_spec(
+        config.features, config.data, train_frame, FitOutcome(event=y, weight=weights)
+    )
+    return _information_prefilter(config, full_spec)
+
+
 def train(
     config: AppConfig,
     frame: pd.DataFrame,
@@ -235,10 +255,7 @@ def train(
     w_train = None if weights is None else weights[split.train]
     timings["validate_split"] = time.perf_counter() - t0
 
-    full_spec = fit_feature_spec(
-        config.features, data, train_frame, FitOutcome(event=y_train, weight=w_train)
-    )
-    full_spec, below_iv = _information_prefilter(config, full_spec)
+    full_spec, below_iv = candidate_spec(config, train_frame, y_train, w_train)
     try:
         X_full = design_matrix(full_spec, train_frame)
     except ValidationFailed as err:

@@ -47,11 +47,13 @@ __all__ = [
     "CSIResult",
     "GradeRow",
     "KSResult",
+    "ROCCurve",
     "brier_decomposition",
     "characteristic_stability",
     "delong_auc",
     "grade_table",
     "ks_test",
+    "roc_curve",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -605,3 +607,46 @@ def characteristic_stability(
         for label, e, a, c in zip(labels, expected, actual, contribution, strict=True)
     )
     return CSIResult(kind=kind, value=psi_from_shares(expected, actual), bins=table)
+
+
+# ---------------------------------------------------------------------------------------------
+# ROC curve
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ROCCurve(_Record):
+    """Points of the ROC curve, from (0, 0) to (1, 1): at each threshold ``t`` the share of
+    events (``tpr``) and of non-events (``fpr``) with a score ``>= t``."""
+
+    fpr: tuple[float, ...]
+    tpr: tuple[float, ...]
+    thresholds: tuple[float | None, ...]  # None for the (0, 0) corner (nothing flagged)
+
+
+def roc_curve(y: npt.ArrayLike, p: npt.ArrayLike, max_points: int = 1000) -> ROCCurve:
+    """The ROC curve at the distinct scores, thinned to at most ``max_points`` thresholds.
+
+    Thinning keeps evenly spaced distinct scores (always the lowest and highest), so a plot of
+    a million-row sample stays small; the curve's points stay exact at those thresholds.
+
+    References
+    ----------
+    Fawcett, T. (2006). An introduction to ROC analysis. *Pattern Recognition Letters* 27(8),
+    861-874, algorithm 1.
+    """
+    y_arr, p_arr = _prepare("roc_curve", y, p, probability=False, both_classes=True)
+    n_points = _check_int("roc_curve", "max_points", max_points, 2)
+    values = np.unique(p_arr)[::-1]  # high scores first: the first threshold flags fewest
+    if values.size > n_points:
+        keep = np.unique(np.linspace(0, values.size - 1, n_points).round().astype(np.intp))
+        values = values[keep]
+    events = np.sort(p_arr[y_arr == 1.0])
+    nonevents = np.sort(p_arr[y_arr == 0.0])
+    tpr = 1.0 - np.searchsorted(events, values, side="left") / events.size
+    fpr = 1.0 - np.searchsorted(nonevents, values, side="left") / nonevents.size
+    return ROCCurve(
+        fpr=(0.0, *(float(v) for v in fpr)),
+        tpr=(0.0, *(float(v) for v in tpr)),
+        thresholds=(None, *(float(v) for v in values)),
+    )
