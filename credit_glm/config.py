@@ -638,7 +638,8 @@ class EvaluationConfig:
     min_hosmer_lemeshow_pvalue: float | None = None
     max_coefficient_pvalue: float | None = None
     # calibration per rating grade: fails when the Jeffreys test finds any grade's PD
-    # underestimated at this level (the one-sided p-value of the grade's defaults)
+    # underestimated at this level, shared over the grades (a grade's one-sided p-value times
+    # the number of non-empty grades, Bonferroni)
     min_jeffreys_pvalue: float | None = None
     psi_bins: int = 10
     calibration_groups: int = 10

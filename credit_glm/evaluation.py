@@ -7,7 +7,13 @@ from typing import Any
 
 from credit_glm.config import EvaluationConfig
 
-__all__ = ["gate_failures"]
+__all__ = ["bonferroni", "gate_failures"]
+
+
+def bonferroni(pvalue: float, tests: int) -> float:
+    """A p-value adjusted for ``tests`` tests at once (Bonferroni): ``min(1, p * tests)``, so a
+    gate at level a fails a model that meets it everywhere with probability at most a."""
+    return min(1.0, pvalue * tests)
 
 
 def gate_failures(
@@ -34,14 +40,17 @@ def gate_failures(
         if bound is not None and metrics[key] < bound:
             out.append(f"evaluation.{gate}: {sample} {key} {metrics[key]:.4f} < {bound}")
     if gates.min_jeffreys_pvalue is not None:
-        for grade in metrics.get("grades") or ():
+        grades = [g for g in metrics.get("grades") or () if g["jeffreys_pvalue"] is not None]
+        for grade in grades:
             p = grade["jeffreys_pvalue"]
-            if p is not None and p < gates.min_jeffreys_pvalue:
+            adjusted = bonferroni(p, len(grades))
+            if adjusted < gates.min_jeffreys_pvalue:
                 out.append(
                     f"evaluation.min_jeffreys_pvalue: {sample} grade {grade['grade']} "
                     f"({_grade_range(grade)}) PD underestimated: {grade['defaults']} defaults "
                     f"in {grade['n']} against a mean PD of {grade['mean_pd']:.4f}, Jeffreys "
-                    f"p-value {p:.4g} < {gates.min_jeffreys_pvalue}"
+                    f"p-value {p:.4g} x {len(grades)} grades = {adjusted:.4g} "
+                    f"< {gates.min_jeffreys_pvalue}"
                 )
     if gates.max_brier is not None and metrics["brier"] > gates.max_brier:
         out.append(

@@ -327,7 +327,10 @@ def _calibration(samples: Sequence[Mapping[str, Any]], gates: Mapping[str, Any])
 
 
 def _grades(sample: Mapping[str, Any], bound: float | None) -> str:
+    from credit_glm.evaluation import bonferroni
+
     rows = []
+    tested = sum(g["jeffreys_pvalue"] is not None for g in sample["calibration"]["grades"])
     for g in sample["calibration"]["grades"]:
         low = 0.0 if g["lower"] is None else g["lower"]
         high = 1.0 if g["upper"] is None else g["upper"]
@@ -336,11 +339,12 @@ def _grades(sample: Mapping[str, Any], bound: float | None) -> str:
             (str(g["grade"]), f"[{low:g}, {high:g})", g["n"], g["defaults"], g["observed_rate"],
              g["mean_pd"], g["expected_defaults"], g["binomial_pvalue"],
              g["binomial_two_sided_pvalue"], p, g["jeffreys_lower"], g["jeffreys_upper"],
-             _verdict(None if bound is None or p is None else p >= bound))
+             None if p is None else bonferroni(p, tested),
+             _verdict(None if bound is None or p is None else bonferroni(p, tested) >= bound))
         )  # fmt: skip
     header = ["grade", "PD range", "rows", "defaults", "observed", "mean PD", "expected",
               "binomial p (under)", "binomial p (two-sided)", "Jeffreys p", "Jeffreys low",
-              "Jeffreys high", "gate"]  # fmt: skip
+              "Jeffreys high", "Jeffreys p x grades", "gate"]  # fmt: skip
     return f"<h3>{_e(sample['name'])}</h3>" + _table(header, rows, left=2)
 
 
@@ -471,8 +475,9 @@ def render_report(figures: Mapping[str, Any], selection_text: str) -> str:
         _section(
             "Rating grades",
             "<p>binomial p (under): P[X ≥ D] under Binomial(N, mean PD); Jeffreys p: the CDF of "
-            "Beta(D + ½, N − D + ½) at the mean PD; small values say the PD is underestimated."
-            "</p>",
+            "Beta(D + ½, N − D + ½) at the mean PD; small values say the PD is underestimated. "
+            "The gate (evaluation.min_jeffreys_pvalue) compares the Jeffreys p-value times the "
+            "number of grades tested (Bonferroni) with its level.</p>",
             *(_grades(s, gates_cfg.get("min_jeffreys_pvalue")) + _grade_plot(s) for s in labelled),
         ),
         _section("Stability", _stability(figures["stability"])),

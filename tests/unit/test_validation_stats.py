@@ -21,6 +21,7 @@ from credit_glm.validation_stats import (
     delong_auc,
     grade_table,
     ks_test,
+    roc_curve,
 )
 
 
@@ -467,3 +468,28 @@ def test_delong_single_event_has_only_the_nonevent_term() -> None:
     result = delong_auc(y, p)
     assert result.auc == pytest.approx(placements.mean(), rel=1e-12)
     assert result.variance == pytest.approx(np.var(placements, ddof=1) / placements.size, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_roc_curve_points_are_the_shares_counted_at_each_threshold(seed: int) -> None:
+    y, p = _tied_sample(seed)
+    curve = roc_curve(y, p)
+    assert (curve.fpr[0], curve.tpr[0], curve.thresholds[0]) == (0.0, 0.0, None)
+    assert (curve.fpr[-1], curve.tpr[-1]) == (1.0, 1.0)
+    for fpr, tpr, t in zip(curve.fpr[1:], curve.tpr[1:], curve.thresholds[1:], strict=True):
+        flagged = p >= t
+        assert tpr == pytest.approx(flagged[y == 1].mean(), abs=1e-15)
+        assert fpr == pytest.approx(flagged[y == 0].mean(), abs=1e-15)
+    # the trapezoid area under the curve at every distinct score is the AUC (ties count 1/2)
+    assert np.trapezoid(curve.tpr, curve.fpr) == pytest.approx(roc_auc(y, p), abs=1e-12)
+
+
+def test_roc_curve_thinned_keeps_both_ends_and_exact_points() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.random(5000)
+    y = (rng.random(5000) < p).astype(float)
+    curve = roc_curve(y, p, max_points=50)
+    assert len(curve.thresholds) <= 51
+    assert curve.thresholds[1] == p.max() and curve.thresholds[-1] == p.min()
+    t = curve.thresholds[20]
+    assert curve.tpr[20] == pytest.approx(float((p[y == 1] >= t).mean()))
