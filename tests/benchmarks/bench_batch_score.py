@@ -40,10 +40,13 @@ print(t.num_rows)
 """
 
 
-def run_measured(args: list[str], cwd: Path) -> tuple[float, float, str]:
+def run_measured(
+    args: list[str], cwd: Path, extra_env: dict[str, str] | None = None
+) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MiB) and stdout+stderr of one process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
     env["CI"] = "true"
+    env.update(extra_env or {})
     started = time.perf_counter()
     proc = subprocess.Popen(
         args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
