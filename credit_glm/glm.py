@@ -24,12 +24,13 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 from credit_glm.config import Criterion, GLMConfig, Link
 from credit_glm.errors import ModelFitError
 from credit_glm.links import inverse_link
-from credit_glm.row_blocks import row_blocks
+from credit_glm.row_blocks import r_factor, row_blocks
 from credit_glm.selection.criteria import information_criterion
 from credit_glm.separation import SEPARATION_EPS, n_separated
 
 __all__ = [
     "GLMFit",
+    "design_rank",
     "binomial_family",
     "dependent_terms",
     "fit_glm",
@@ -160,6 +161,33 @@ def weighted_gram(
     return gram, rhs
 
 
+class _GLM(sm.GLM):  # type: ignore[misc]
+    """statsmodels' GLM with its degrees of freedom from :func:`design_rank`: its own
+    ``initialize`` takes ``matrix_rank`` of the design, an SVD of a full copy of it (one more
+    design matrix at the peak of every fit)."""
+
+    def initialize(self) -> None:
+        self.df_model = design_rank(self.exog) - 1
+        if self.freq_weights is not None and self.freq_weights.shape[0] == self.endog.shape[0]:
+            self.wnobs = self.freq_weights.sum()
+        else:
+            self.wnobs = self.exog.shape[0]
+        self.df_resid = self.wnobs - self.df_model - 1
+
+
+def design_rank(X: np.ndarray) -> int:
+    """``numpy.linalg.matrix_rank(X)`` (singular values above ``max(n, k) * eps`` of the
+    largest), from the triangular factor built a block of rows at a time: the same singular
+    values, without the copy of ``X`` an SVD of it makes."""
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return 0
+    singular = np.linalg.svd(
+        r_factor((X[rows] for rows in row_blocks(X.shape[0])), X.shape[1]), compute_uv=False
+    )
+    tol = float(singular.max(initial=0.0)) * max(X.shape) * float(np.finfo(np.float64).eps)
+    return int(np.sum(singular > tol))
+
+
 def _solve_spd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve with a Cholesky factor; a (numerically) singular system gets the minimum-norm
     least-squares solution, as statsmodels' ``lstsq`` IRLS step would."""
@@ -268,12 +296,12 @@ def fit_glm(
     """
     if X.shape[1] != len(terms):
         raise ValueError("X and terms disagree")
-    rank = np.linalg.matrix_rank(X)
+    rank = design_rank(X)
     if rank < X.shape[1]:
         raise ModelFitError(_rank_deficiency(X, terms, rank, sources or {}))
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     family = binomial_family(options.link)
-    model = sm.GLM(y, X, family=family, freq_weights=w if weights is not None else None)
+    model = _GLM(y, X, family=family, freq_weights=w if weights is not None else None)
     findings: list[str] = []
     caught: list[warnings.WarningMessage] = []
     if options.alpha > 0:

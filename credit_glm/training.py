@@ -289,6 +289,12 @@ def train(
             X_train, y_train, spec.terms, config.glm, w_train, sources=spec.term_sources()
         )
     timings["fit"] = time.perf_counter() - t2
+    collinearity = collinearity_report(X_train, spec, w_train)
+    # The design matrix is not needed past this point; statsmodels' results hold it (and
+    # every per-row array) until their data are removed, as the saved artifact has them.
+    del X_train
+    if hasattr(fit.results, "remove_data"):
+        fit.results.remove_data()
     if below_iv or dropped_for_sign:
         audit = dict(selection.audit)
         if below_iv:
@@ -310,6 +316,7 @@ def train(
     )
     scorer = replace(scorer, scorecard=scorecard, reasons=reasons)
     table = points_table(scorer, scorecard.points(train_contributions))
+    del train_contributions
     p_train = scorer.predict(train_frame)
 
     metrics: dict[str, Any] = {
@@ -335,7 +342,7 @@ def train(
     diagnostics: dict[str, Any] = {
         "fit": fit_statistics(fit),
         "coefficients": coefficient_table(fit),
-        "collinearity": collinearity_report(X_train, spec, w_train),
+        "collinearity": collinearity,
         "split": {
             "method": config.split.method.value,
             "train_rows": int(split.train.size),

@@ -126,3 +126,14 @@ def test_blocked_fit_equals_statsmodels_on_more_rows_than_a_block() -> None:
         np.testing.assert_allclose(fit.bse, ref.bse, rtol=1e-8)
         assert fit.llf == pytest.approx(ref.llf, rel=1e-12)
         assert fit.iterations == ref.fit_history["iteration"]
+
+
+def test_design_rank_is_numpy_matrix_rank() -> None:
+    from credit_glm.glm import design_rank
+    from credit_glm.row_blocks import ROW_BLOCK
+
+    X, _ = _data(ROW_BLOCK + 500, seed=9)
+    assert design_rank(X) == np.linalg.matrix_rank(X) == 4
+    dependent = np.column_stack([X, X[:, 1] - 2 * X[:, 2]])
+    assert design_rank(dependent) == np.linalg.matrix_rank(dependent) == 4
+    assert design_rank(X[:3]) == np.linalg.matrix_rank(X[:3]) == 3
