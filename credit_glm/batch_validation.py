@@ -244,15 +244,17 @@ class ChunkValidator:
     def _kept(
         coerced: Mapping[str, tuple[ColumnRules, _Coerced]], ok: np.ndarray
     ) -> dict[str, Any]:
-        mask = pa.array(ok)
+        every = bool(ok.all())  # the common case: nothing to filter, nothing to copy
+        mask = None if every else pa.array(ok)
         out: dict[str, Any] = {}
         for name, (rules, col) in coerced.items():
             kind = rules.type.column_type
             if kind is ColumnType.category:
-                out[name] = col.values.filter(mask).dictionary_encode().to_pandas()
+                text = col.values if mask is None else col.values.filter(mask)
+                out[name] = text.dictionary_encode().to_pandas()
             else:
                 values = col.values[0] if kind is ColumnType.int else col.values
-                out[name] = np.ascontiguousarray(values[ok])
+                out[name] = np.ascontiguousarray(values if every else values[ok])
         return out
 
     @staticmethod
