@@ -162,12 +162,19 @@ def weighted_gram(
 
 
 class _GLM(sm.GLM):  # type: ignore[misc]
-    """statsmodels' GLM with its degrees of freedom from :func:`design_rank`: its own
-    ``initialize`` takes ``matrix_rank`` of the design, an SVD of a full copy of it (one more
-    design matrix at the peak of every fit)."""
+    """statsmodels' GLM given the design's rank (:func:`design_rank`, which ``fit_glm`` has
+    checked already): its own ``initialize`` takes ``matrix_rank`` of the design, an SVD of a
+    full copy of it (one more design matrix at the peak of every fit)."""
+
+    def __init__(self, *args: Any, rank: int | None = None, **kwargs: Any) -> None:
+        # read by initialize, which statsmodels' __init__ calls; statsmodels' elastic net
+        # builds models of this class itself, without a rank
+        self._rank = rank
+        super().__init__(*args, **kwargs)
 
     def initialize(self) -> None:
-        self.df_model = design_rank(self.exog) - 1
+        rank = design_rank(self.exog) if self._rank is None else self._rank
+        self.df_model = rank - 1
         if self.freq_weights is not None and self.freq_weights.shape[0] == self.endog.shape[0]:
             self.wnobs = self.freq_weights.sum()
         else:
@@ -217,18 +224,18 @@ def _irls(
     ``weights`` and ``link.deriv``, times the frequency weights), the same stopping rule (the
     deviance changes by at most ``tol``) and the same covariance (the inverse expected
     information with the working weights of the last step). Only the weighted least-squares
-    step differs: the normal
-    equations are accumulated a block of rows at a time (:func:`weighted_gram`) and solved
-    with a Cholesky factor, where statsmodels whitens a full copy of the design and solves
-    it by SVD -- measured at 8.7x the design matrix's size at its peak, and 4.7x kept after
-    the fit, against 1.3x and 0.3x here (``tests/benchmarks/bench_training.py``).
+    step differs: the normal equations are accumulated a block of rows at a time
+    (:func:`weighted_gram`) and solved with a Cholesky factor, where statsmodels whitens a
+    full copy of the design and solves it by SVD -- measured at 8.7x the design matrix's
+    size at its peak, and 4.7x kept after the fit, against 1.3x and 0.3x here
+    (``tests/benchmarks/bench_training.py``).
     """
     mu = family.starting_mu(y)
     eta = family.predict(mu)
     history = [float(family.deviance(y, mu, freq_weights=w))]
     params = np.zeros(X.shape[1])
     converged = False
-    previous_mu = mu
+    previous_mu = mu  # max_iter is at least 1 (GLMConfig): the loop sets it
     for _ in range(max_iter):
         previous_mu = mu
         working_weights = w * family.weights(mu)
@@ -301,7 +308,7 @@ def fit_glm(
         raise ModelFitError(_rank_deficiency(X, terms, rank, sources or {}))
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     family = binomial_family(options.link)
-    model = _GLM(y, X, family=family, freq_weights=w if weights is not None else None)
+    model = _GLM(y, X, family=family, freq_weights=w if weights is not None else None, rank=rank)
     findings: list[str] = []
     caught: list[warnings.WarningMessage] = []
     if options.alpha > 0:

@@ -120,9 +120,9 @@ def _csv_as_categoricals(path: Path, columns: Sequence[str], data: DataConfig) -
     encoded: dict[str, list[pa.Array]] = {c: [] for c in columns}
     pool = pa.default_memory_pool()
     for batch in read_chunks(path, "csv", columns, data, TEXT_CHUNK_ROWS):
-        for name, values in zip(columns, batch.columns, strict=True):
-            encoded[name].append(pc.dictionary_encode(values))
-        del batch, values
+        for i, name in enumerate(columns):
+            encoded[name].append(pc.dictionary_encode(batch.column(i)))
+        del batch
         pool.release_unused()  # the chunk's text, back to the system before the next
     kind = pa.dictionary(pa.int32(), pa.string())
     table = pa.table({c: pa.chunked_array(encoded[c], type=kind) for c in columns})
@@ -155,6 +155,8 @@ def read_table(path: str, data: DataConfig) -> tuple[pd.DataFrame, Path]:
         # name; otherwise only the declared columns are (the others would be ignored anyway).
         names = pq.read_schema(resolved).names if fmt == "parquet" else csv_header(resolved)
         columns = [n for n in names if data.strict or n in data.columns]
+        if not columns:
+            raise DataError(f"data.path: {path!r} has none of the columns data.columns declares")
         if fmt == "parquet":
             frame = pq.read_table(resolved, columns=columns).to_pandas(strings_to_categorical=True)
         else:

@@ -49,3 +49,11 @@ def test_a_malformed_record_is_a_data_error(tmp_path: Path) -> None:
     bad.write_text("\n".join([lines[0], lines[1], lines[2] + ',"extra","fields"']) + "\n")
     with pytest.raises(DataError, match="cannot read"):
         read_table(str(bad), data)
+
+
+def test_a_file_without_any_declared_column_is_a_data_error(tmp_path: Path) -> None:
+    data = compose_config([]).data
+    odd = tmp_path / "odd.csv"
+    odd.write_text("branch,note\n1,x\n")
+    with pytest.raises(DataError, match="none of the columns"):
+        read_table(str(odd), dataclasses.replace(data, strict=False))
