@@ -35,6 +35,7 @@ from credit_glm.tables import csv_header, file_format, read_chunks, resolve_path
 __all__ = [
     "ScoreCounts",
     "ScoringPlan",
+    "parquet_options",
     "plan_input",
     "prefetched",
     "rejects_path_for",
@@ -197,6 +198,17 @@ def _scored_in_order(
                 future.cancel()
 
 
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """How scores and rejects are written to Parquet: Parquet's dictionary encoding for the
+    dictionary-encoded text columns only (written straight from their codes; hashing a
+    column of distinct floats or row numbers into a dictionary is wasted work), and no Arrow
+    schema in the file's metadata, so a reader sees those columns as plain text, as in a CSV."""
+    return {
+        "use_dictionary": [f.name for f in schema if pa.types.is_dictionary(f.type)],
+        "store_schema": False,
+    }
+
+
 class _Writer:
     """Appends tables to a temporary file beside ``path``; :meth:`publish` renames it there."""
 
@@ -206,7 +218,7 @@ class _Writer:
         self.temp = partial_path(path)
         self.fmt = file_format(path)
         self._writer: Any = (
-            pq.ParquetWriter(self.temp, schema)
+            pq.ParquetWriter(self.temp, schema, **parquet_options(schema))
             if self.fmt == "parquet"
             else pacsv.CSVWriter(self.temp, schema)
         )
@@ -264,7 +276,9 @@ def score_file(
     scores_out = _Writer(output, batch.output_schema)
     rejects_out = _Writer(rejects, REJECTS_SCHEMA)
     bar = _progress(config.progress, plan.rows)
-    chunks = read_chunks(path, fmt, columns, data, config.chunk_rows)
+    chunks = read_chunks(
+        path, fmt, columns, data, config.chunk_rows, dictionary=batch.validator.text_columns
+    )
     try:
         for scored in _scored_in_order(batch, prefetched(chunks), config.threads):
             scores_out.write(scored.scores)

@@ -39,6 +39,8 @@ REJECTS_SCHEMA: Final = pa.schema(
 )
 assert tuple(REJECTS_SCHEMA.names) == REJECT_FIELDS
 _DECISIONS: Final = pa.array([ACCEPT, DECLINE])
+_DECISION_TYPE: Final = pa.dictionary(pa.int8(), pa.string())
+_REASON_TYPE: Final = pa.dictionary(pa.int32(), pa.string())
 # a transform's own refusal of a value (an unseen level, a missing value it has no policy for)
 _TRANSFORM_RULE: Final = "feature"
 
@@ -95,19 +97,23 @@ class BatchScorer:
     def output_schema(self) -> pa.Schema:
         """The columns of the scores, in order: the input row (from 1), the id when declared,
         ``probability_of_default``, ``decision``; with a points scale ``score``; with reasons
-        ``reason_1`` ... ``reason_<max>`` (codes, null past a row's last reason)."""
+        ``reason_1`` ... ``reason_<max>`` (codes, null past a row's last reason).
+
+        The decision and the reasons are dictionary-encoded text (Arrow's categorical: a small
+        integer per row into a fixed list), so no per-row string is built; a file writer
+        stores them as text (:func:`credit_glm.batch_io.parquet_options`)."""
         fields = [pa.field("row", pa.int64())]
         if self.id_column is not None:
             fields.append(pa.field(self.id_column, pa.string()))
         fields += [
             pa.field("probability_of_default", pa.float64()),
-            pa.field("decision", pa.string()),
+            pa.field("decision", _DECISION_TYPE),
         ]
         if self.scorer.scorecard is not None:
             fields.append(pa.field("score", pa.float64()))
         if self.scorer.reasons is not None:
             fields += [
-                pa.field(f"reason_{k + 1}", pa.string())
+                pa.field(f"reason_{k + 1}", _REASON_TYPE)
                 for k in range(min(self.scorer.reasons.max_reasons, len(self.scorer.spec.features)))
             ]
         return pa.schema(fields)
@@ -162,7 +168,7 @@ class BatchScorer:
                 out[self.id_column] = pa.nulls(kept.size, pa.string())
         out["probability_of_default"] = pa.array(p, type=pa.float64())
         decided = declines(p, self.cutoff).astype(np.int8)
-        out["decision"] = pa.DictionaryArray.from_arrays(decided, _DECISIONS).cast(pa.string())
+        out["decision"] = pa.DictionaryArray.from_arrays(decided, _DECISIONS)
         if explained.score is not None:
             out["score"] = pa.array(explained.score, type=pa.float64())
         if explained.reason_order is not None and self.scorer.reasons is not None:
@@ -171,9 +177,7 @@ class BatchScorer:
             for k in range(order.shape[1]):
                 j = order[:, k].astype(np.int32)
                 indices = pa.array(j, mask=j < 0)
-                out[f"reason_{k + 1}"] = pa.DictionaryArray.from_arrays(indices, codes).cast(
-                    pa.string()
-                )
+                out[f"reason_{k + 1}"] = pa.DictionaryArray.from_arrays(indices, codes)
         return pa.table(out, schema=self.output_schema)
 
 

@@ -32,13 +32,15 @@ import pyarrow.compute as pc
 
 from credit_glm.config import ColumnType
 from credit_glm.errors import ConfigError
-from credit_glm.rules import NOT_NULLABLE, ColumnRules, RuleTable
+from credit_glm.rules import NOT_NULLABLE, ColumnRules, Rule, RuleTable
 
 __all__ = ["REJECT_FIELDS", "ChunkValidator", "Reject", "ValidatedChunk"]
 
 # the columns of a rejects file, in order
 REJECT_FIELDS: Final = ("row", "field", "rule", "detail", "value")
 _SUPPORTED: Final = frozenset({ColumnType.float, ColumnType.int, ColumnType.category})
+# a column's pass/fail under one rule, per present value
+RulePasses = Callable[[Rule], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,20 @@ _PLAIN: Final = {
     "int64": r"^[+-]?[0-9]{1,18}$",
     "double": r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$",
 }
+
+
+def _nulls(array: pa.Array) -> np.ndarray:
+    """The missing cells of an Arrow array, as a bool array."""
+    if not array.null_count:
+        return np.zeros(len(array), dtype=bool)
+    return np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _filled(array: pa.Array, value: Any) -> np.ndarray:
+    """An Arrow array's values as numpy, ``value`` where missing."""
+    if array.null_count:
+        array = array.fill_null(value)
+    return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
 def _arrow_cell(to: pa.DataType) -> Callable[[pa.Array], Any]:
@@ -142,18 +158,27 @@ def _coerce_float(array: pa.Array) -> _Coerced:
 def _coerce_int(array: pa.Array) -> _Coerced:
     # and as Int64 with Arrow's parser (" 7", "1_000", "7.0" are not integers)
     cast, unreadable = _cast(array, pa.int64(), _arrow_cell(pa.int64()))
-    missing = np.asarray(cast.is_null().to_numpy(zero_copy_only=False), dtype=bool) & ~unreadable
-    exact = cast.fill_null(0).to_numpy(zero_copy_only=False)
+    missing = _nulls(cast) & ~unreadable
+    exact = _filled(cast, 0)
     values = exact.astype(np.float64)
     values[missing | unreadable] = np.nan
     return _Coerced((values, exact), missing, unreadable)
 
 
 def _coerce_text(array: pa.Array) -> _Coerced:
-    if not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
-        array = pc.cast(array, pa.string())
-    missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    return _Coerced(array, missing, np.zeros(len(array), dtype=bool))
+    # held dictionary-encoded (each distinct text once, a code per cell), as a file's reader
+    # usually hands it over already: the rules are checked once per distinct text
+    if not pa.types.is_dictionary(array.type):
+        if not pa.types.is_string(array.type):
+            array = pc.cast(array, pa.string())
+        array = pc.dictionary_encode(array)
+    elif array.dictionary.null_count:  # a missing value held as an entry: a null code instead
+        array = pc.dictionary_encode(array.dictionary_decode())
+    if not pa.types.is_string(array.dictionary.type):
+        array = pa.DictionaryArray.from_arrays(
+            array.indices, pc.cast(array.dictionary, pa.string())
+        )
+    return _Coerced(array, _nulls(array), np.zeros(len(array), dtype=bool))
 
 
 _COERCE: Final = {
@@ -163,16 +188,33 @@ _COERCE: Final = {
 }
 
 
-def _checked_values(kind: ColumnType, coerced: _Coerced, present: np.ndarray) -> pd.Series:
-    """The present values of a column as the rules' vectorised checks take them."""
-    if kind is ColumnType.int:
-        _, exact = coerced.values
-        return pd.Series(exact[present])
-    if kind is ColumnType.float:
-        return pd.Series(coerced.values[present])
-    text = coerced.values if present.all() else coerced.values.filter(pa.array(present))
-    # Arrow-backed, no copy: the rules' checks run in Arrow (``isin`` is ``pc.is_in``)
-    return pd.Series(pd.arrays.ArrowExtensionArray(text))
+def _rule_passes(kind: ColumnType, coerced: _Coerced, present: np.ndarray) -> RulePasses:
+    """Whether each present value of a column passes a rule, as a function of the rule.
+
+    Numbers go through the rules' vectorised checks as they are. Text is dictionary-encoded:
+    a rule is a function of one value (every :class:`~credit_glm.rules.Rule` is), so it is
+    checked once per distinct text, in Arrow (``isin`` is ``pc.is_in``), and each row takes
+    its text's outcome through its code."""
+    if kind is ColumnType.category:
+        array = coerced.values
+        distinct = pd.Series(pd.arrays.ArrowExtensionArray(array.dictionary))
+        codes = _filled(array.indices, 0)
+        if not present.all():
+            codes = codes[present]
+
+        def by_text(rule: Rule) -> np.ndarray:
+            per_text = np.asarray(rule.vector(distinct).to_numpy(), dtype=bool)
+            passes: np.ndarray = per_text[codes]
+            return passes
+
+        return by_text
+    numbers = coerced.values[1] if kind is ColumnType.int else coerced.values
+    values = pd.Series(numbers if present.all() else numbers[present], copy=False)
+
+    def by_row(rule: Rule) -> np.ndarray:
+        return np.asarray(rule.vector(values).to_numpy(), dtype=bool)
+
+    return by_row
 
 
 @dataclass(frozen=True)
@@ -189,6 +231,15 @@ class ChunkValidator:
                     f"batch scoring reads float, int and category columns; {name!r} is a "
                     f"{col.kind}",
                 )
+
+    @property
+    def text_columns(self) -> tuple[str, ...]:
+        """The category columns: best read dictionary-encoded (see :func:`_coerce_text`)."""
+        return tuple(
+            name
+            for name, col in self.table.columns.items()
+            if col.type.column_type is ColumnType.category
+        )
 
     def missing_columns(self, present: Sequence[str]) -> list[str]:
         """The required columns a file lacks."""
@@ -216,24 +267,28 @@ class ChunkValidator:
             col = _COERCE[kind](array)
             coerced[name] = (rules, col)
             failed = col.unreadable.copy()
-            for i in np.flatnonzero(col.unreadable).tolist():
-                rejects.append((i, name, rules.type.name, rules.type.text, i))
-            if not rules.nullable:
+            if failed.any():
+                for i in np.flatnonzero(col.unreadable).tolist():
+                    rejects.append((i, name, rules.type.name, rules.type.text, i))
+            if not rules.nullable and col.missing.any():
                 for i in np.flatnonzero(col.missing).tolist():
                     rejects.append((i, name, NOT_NULLABLE.name, NOT_NULLABLE.text, i))
                 failed |= col.missing
             present = ~(col.missing | col.unreadable)
             if rules.checks and present.any():
-                where = np.flatnonzero(present)
-                values = _checked_values(kind, col, present)
-                broken = np.zeros(where.size, dtype=bool)
+                passing = _rule_passes(kind, col, present)
+                broken: np.ndarray | None = None  # over the present values, once one fails
                 for rule in rules.checks:
-                    passes = np.asarray(rule.vector(values).to_numpy(), dtype=bool)
-                    newly = ~passes & ~broken
-                    for i in where[newly].tolist():
+                    passes = passing(rule)
+                    if passes.all():
+                        continue
+                    if broken is None:
+                        where, broken = np.flatnonzero(present), np.zeros(passes.size, bool)
+                    for i in where[~passes & ~broken].tolist():
                         rejects.append((i, name, rule.name, rule.text, i))
                     broken |= ~passes
-                failed[where[broken]] = True
+                if broken is not None:
+                    failed[where[broken]] = True
             bad |= failed
         ok = ~bad
         return ValidatedChunk(
@@ -251,7 +306,7 @@ class ChunkValidator:
             kind = rules.type.column_type
             if kind is ColumnType.category:
                 text = col.values if mask is None else col.values.filter(mask)
-                out[name] = text.dictionary_encode().to_pandas()
+                out[name] = text.to_pandas()  # a Categorical of the (unified) dictionary
             else:
                 values = col.values[0] if kind is ColumnType.int else col.values
                 out[name] = np.ascontiguousarray(values if every else values[ok])

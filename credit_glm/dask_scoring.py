@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from credit_glm.atomic_files import partial_path
-from credit_glm.batch_io import ScoreCounts, plan_input
+from credit_glm.batch_io import ScoreCounts, parquet_options, plan_input
 from credit_glm.batch_scoring import REJECTS_SCHEMA, BatchScorer
 from credit_glm.config import DataConfig, ScoreConfig
 from credit_glm.errors import ConfigError, DataError
@@ -65,8 +65,8 @@ def score_partition(
     name = f"part-{number:05d}.parquet"
     scored = pa.concat_tables(scores) if scores else batch.output_schema.empty_table()
     refused = pa.concat_tables(rejects) if rejects else REJECTS_SCHEMA.empty_table()
-    pq.write_table(scored, os.path.join(scores_dir, name))
-    pq.write_table(refused, os.path.join(rejects_dir, name))
+    pq.write_table(scored, os.path.join(scores_dir, name), **parquet_options(scored.schema))
+    pq.write_table(refused, os.path.join(rejects_dir, name), **parquet_options(refused.schema))
     return counts.read, counts.scored, counts.rejected, counts.rejects_by_rule
 
 

@@ -171,20 +171,21 @@ class ReasonTable:
             spec order, ``-1`` past a row's last reason; ``shortfall`` ``(n, n_features)``:
             ``reference - points``.
         """
-        points = np.asarray(points, dtype=np.float64)
+        points = np.ascontiguousarray(points, dtype=np.float64)  # row-major: a row's cells adjoin
         shortfall = np.subtract(self.reference_points, points)
         m = min(self.max_reasons, shortfall.shape[1])
         n = shortfall.shape[0]
         # the m largest, one argmax at a time: argmax takes the first of equal values, so
         # equal shortfalls stay in column (spec) order, as a stable sort would keep them
         left = np.where(shortfall > 0, shortfall, -np.inf)
-        order = np.full((n, m), -1, dtype=np.intp)
-        rows = np.arange(n)
+        cells = left.reshape(-1)  # a view: row i's feature j is cell i * n_features + j
+        row_start = np.arange(0, left.size, left.shape[1])
+        order = np.empty((n, m), dtype=np.intp)
         for k in range(m):
             j = np.argmax(left, axis=1)
-            found = left[rows, j] > -np.inf
-            order[:, k] = np.where(found, j, -1)
-            left[rows, j] = -np.inf
+            at = row_start + j
+            order[:, k] = np.where(cells.take(at) > -np.inf, j, -1)
+            cells.put(at, -np.inf)
         return order, shortfall
 
     def rank_record(self, points: Sequence[float]) -> list[tuple[int, float]]:

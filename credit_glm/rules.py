@@ -181,6 +181,8 @@ class Finite(Rule):
     def vector(self, values: pd.Series) -> pd.Series:
         import pandas as pd
 
+        if values.dtype == np.float64:  # already numbers: only an infinity breaks the rule
+            return pd.Series(~np.isinf(values.to_numpy()), index=values.index)
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
         return pd.Series(np.isfinite(numbers) | values.isna(), index=values.index)
 

@@ -348,7 +348,9 @@ class ScoringModel:
         names = self.spec.feature_names
         if self.scorecard is None:
             return Explanation(features=names, probability_of_default=p)
-        contributions = np.column_stack(parts) if parts else np.empty((n, 0))
+        # (n, features) with each feature's column contiguous: the score adds them column by
+        # column (the reason ranking takes its own row-major copy)
+        contributions = np.stack(parts).T if parts else np.empty((n, 0))
         unrounded = self.scorecard.unrounded_points(contributions)
         points = self.scorecard.rounded(unrounded)
         base = self.scorecard.base_points(self._intercept)

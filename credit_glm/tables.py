@@ -75,23 +75,33 @@ def csv_header(path: Path) -> list[str]:
 
 
 def read_chunks(
-    path: Path, fmt: str, columns: Sequence[str], data: DataConfig, chunk_rows: int
+    path: Path,
+    fmt: str,
+    columns: Sequence[str],
+    data: DataConfig,
+    chunk_rows: int,
+    dictionary: Sequence[str] = (),
 ) -> Iterator[pa.RecordBatch]:
     """The file's ``columns`` in batches of ``chunk_rows`` rows (the last one shorter); a
-    CSV's every cell as text, ``data.na_values`` read as missing. Training
-    (:func:`read_table`) and batch scoring read files through it."""
+    CSV's every cell as text, ``data.na_values`` read as missing. The ``dictionary`` columns
+    come dictionary-encoded (each distinct text once, a code per cell): a Parquet file's own
+    dictionary pages are kept, a CSV's are encoded as they are parsed, so no per-cell string
+    is built. Training (:func:`read_table`) and batch scoring read files through it."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    encoded = [c for c in columns if c in set(dictionary)]
     if fmt == "parquet":
-        yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
+        file = pq.ParquetFile(path, read_dictionary=encoded)
+        yield from file.iter_batches(batch_size=chunk_rows, columns=list(columns))
         return
+    text, codes = pa.string(), pa.dictionary(pa.int32(), pa.string())
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=1 << 22),
         convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in columns},
+            column_types={c: codes if c in encoded else text for c in columns},
             include_columns=list(columns),
             null_values=list(data.na_values),
             strings_can_be_null=True,
@@ -115,15 +125,14 @@ def _csv_as_categoricals(path: Path, columns: Sequence[str], data: DataConfig) -
     """Every cell of ``columns`` as text, a chunk at a time, each column dictionary-encoded
     (each distinct text held once, a code per cell) before the next chunk is parsed."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     encoded: dict[str, list[pa.Array]] = {c: [] for c in columns}
     pool = pa.default_memory_pool()
-    for batch in read_chunks(path, "csv", columns, data, TEXT_CHUNK_ROWS):
+    for batch in read_chunks(path, "csv", columns, data, TEXT_CHUNK_ROWS, dictionary=columns):
         for i, name in enumerate(columns):
-            encoded[name].append(pc.dictionary_encode(batch.column(i)))
+            encoded[name].append(batch.column(i))
         del batch
-        pool.release_unused()  # the chunk's text, back to the system before the next
+        pool.release_unused()  # the parser's buffers, back to the system before the next
     kind = pa.dictionary(pa.int32(), pa.string())
     table = pa.table({c: pa.chunked_array(encoded[c], type=kind) for c in columns})
     frame: pd.DataFrame = table.to_pandas()

@@ -39,7 +39,7 @@ from credit_glm.transforms.base import (
 if TYPE_CHECKING:
     from credit_glm.features import FeatureSpec
 
-__all__ = ["Bins", "OneHot", "bin_labels", "bin_members", "factorized_text"]
+__all__ = ["Bins", "OneHot", "bin_labels", "bin_members", "factorized_text", "row_texts"]
 
 
 def bin_labels(cuts: Sequence[float]) -> tuple[str, ...]:
@@ -86,6 +86,18 @@ def factorized_text(values: Any) -> tuple[np.ndarray, list[str | None]]:
         codes, uniques = pd.factorize(data, use_na_sentinel=True)
         distinct = uniques.tolist()
     return np.asarray(codes, dtype=np.intp), [level_text(u) for u in distinct]
+
+
+def row_texts(values: Any) -> tuple[np.ndarray, list[str | None]]:
+    """:func:`factorized_text` for applying a fitted transform: a Categorical of text (a
+    batch-scored chunk) gives its own codes and categories, unhashed; its unused categories
+    stay in the list, with no row pointing at them."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories
+        if categories.inferred_type == "string":
+            codes = np.asarray(values.cat.codes.to_numpy(), dtype=np.intp)
+            return codes, [level_text(c) for c in categories]
+    return factorized_text(values)
 
 
 class OneHot(LevelTransform):
@@ -144,7 +156,7 @@ class OneHot(LevelTransform):
         }
 
     def labels(self, f: FeatureSpec, values: Any) -> tuple[np.ndarray, list[str | None]]:
-        keys, texts = factorized_text(values)
+        keys, texts = row_texts(values)
         if f.merge:
             mapping = dict(f.merge)
             texts = [None if t is None else mapping.get(t, t) for t in texts]

@@ -59,7 +59,7 @@ from credit_glm.transforms.base import (
     to_float,
     violation,
 )
-from credit_glm.transforms.levels import bin_labels, bin_members, factorized_text
+from credit_glm.transforms.levels import bin_labels, bin_members, factorized_text, row_texts
 
 if TYPE_CHECKING:
     from credit_glm.features import FeatureSpec
@@ -275,7 +275,7 @@ class Woe(FeatureTransform):
                 rows = np.flatnonzero(refused)
                 problems.append(violation(f, MISSING_RULE, rows, [None] * min(len(rows), 5)))
             return codes
-        keys, texts = factorized_text(values)
+        keys, texts = row_texts(values)
         known = self._category_codes(f)
         unseen = self._unseen_code(f)
         by_key = np.array(
@@ -370,7 +370,7 @@ class Woe(FeatureTransform):
         if _is_numeric(f):
             x = to_float(values)
             return HealthSignals(missing=int(np.isnan(x).sum()))
-        keys, texts = factorized_text(values)
+        keys, texts = row_texts(values)
         known = self._category_codes(f)
         unknown = np.array([t is not None and t not in known for t in texts] + [False])
         return HealthSignals(missing=int((keys == -1).sum()), unseen=int(unknown[keys].sum()))

@@ -4,6 +4,7 @@ Run from the repository root::
 
     python tests/benchmarks/bench_batch_score.py                       # 1M and 5M rows
     python tests/benchmarks/bench_batch_score.py --rows 1000000 --formats parquet
+    python tests/benchmarks/bench_batch_score.py --baseline REV   # also REV's package, same run
 
 For each size and format, a seeded German-credit-schema portfolio
 (:mod:`credit_glm.portfolio`) is written once, then, each in a fresh process:
@@ -13,8 +14,14 @@ For each size and format, a seeded German-credit-schema portfolio
 - ``python -m credit_glm mode=score`` on it (the default model, trained here first), local
   engine, and with ``--dask`` also on a 2-process LocalCluster.
 
-Printed: rows/s of each against the floor's (target: scoring >= 50% of the read floor) and the
-peak resident set of each process (target: the same at 1M and 5M rows).
+Both are also run on a 1,000-row file of the same kind (median of three runs): their fixed
+cost (interpreter, imports; for ``mode=score`` also Hydra's composition, the model card and
+publishing the outputs), paid once per run whatever the file's size. Printed: rows/s of each
+against the floor's, three ways: per process (fixed cost included), the job alone
+(``metrics.json``'s seconds: reading, validating, scoring and writing) against the floor's
+process, and the marginal rate of each (rows over the time beyond its fixed cost; target:
+scoring >= 50% of the read floor); and the peak resident set of each process (target: the
+same at 1M and 5M rows).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +46,20 @@ p = sys.argv[1]
 t = q.read_table(p) if p.endswith(".parquet") else c.read_csv(p)
 print(t.num_rows)
 """
+
+
+def export_revision(ref: str, into: Path) -> Path:
+    """The package (and its configs) at git revision ``ref``, unpacked into ``into``: put
+    first on ``PYTHONPATH`` to run that revision in the same run as this tree."""
+    if not (into / "credit_glm").is_dir():
+        into.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", ref, "credit_glm", "conf"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def run_measured(
@@ -67,6 +89,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/credit_glm_bench_score"))
     parser.add_argument("--chunk-rows", type=int, default=100_000)
     parser.add_argument("--dask", action="store_true", help="also score on a LocalCluster")
+    parser.add_argument("--baseline", help="a git revision to score with too, in the same run")
     args = parser.parse_args()
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
@@ -81,29 +104,59 @@ def main() -> None:
                 t = time.perf_counter()
                 write_portfolio(path, n, seed=1, id_column=None)
                 print(f"wrote {path} in {time.perf_counter() - t:.1f} s", flush=True)
+            small = work / f"portfolio_1000.{fmt}"
+            if not small.exists():
+                write_portfolio(small, 1000, seed=1, id_column=None)
             floor_s, floor_mb, _ = run_measured([py, "-c", _READ, str(path)], work)
-            runs = {"local": []}
+            floor_fixed = statistics.median(
+                run_measured([py, "-c", _READ, str(small)], work)[0] for _ in range(3)
+            )
+            runs: dict[str, tuple[list[str], dict[str, str]]] = {"local": ([], {})}
             if args.dask:
-                runs["dask"] = ["score.engine=dask", "score.workers=2"]
-            for engine, extra in runs.items():
-                out = work / f"scores_{engine}_{n}.{'parquet' if engine == 'dask' else fmt}"
-                wall, mb, _ = run_measured(
-                    [py, "-m", "credit_glm", "mode=score", "hydra.run.dir=outputs/score",
-                     f"data.path={path}", f"score.output_path={out}",
-                     f"score.chunk_rows={args.chunk_rows}", "score.max_reject_share=1", *extra],
-                    work,
-                )  # fmt: skip
+                runs["dask"] = (["score.engine=dask", "score.workers=2"], {})
+            if args.baseline:
+                source = export_revision(args.baseline, work / f"src_{args.baseline}")
+                runs[f"local@{args.baseline}"] = ([], {"PYTHONPATH": str(source)})
+            for engine, (extra, env) in runs.items():
+                suffix = "parquet" if engine == "dask" else fmt
+
+                def score(
+                    data: Path, out: Path, extra: list[str], env: dict[str, str]
+                ) -> tuple[float, float]:
+                    wall, mb, _ = run_measured(
+                        [py, "-m", "credit_glm", "mode=score", "hydra.run.dir=outputs/score",
+                         f"data.path={data}", f"score.output_path={out}",
+                         f"score.chunk_rows={args.chunk_rows}", "score.max_reject_share=1",
+                         *extra],
+                        work,
+                        env,
+                    )  # fmt: skip
+                    return wall, mb
+
+                tag = engine.replace("@", "_")
+                fixed = statistics.median(
+                    score(small, work / f"scores_{tag}_1000.{suffix}", extra, env)[0]
+                    for _ in range(3)
+                )
+                wall, mb = score(path, work / f"scores_{tag}_{n}.{suffix}", extra, env)
                 summary = json.loads((work / "outputs/score/metrics.json").read_text())
                 job = summary["seconds"]
+                floor_marginal = n / (floor_s - floor_fixed)
+                score_marginal = n / (wall - fixed)
                 row = {
                     "rows": n,
                     "format": fmt,
                     "engine": engine,
                     "read_floor_rows_per_s": n / floor_s,
+                    "read_floor_fixed_s": floor_fixed,
+                    "read_floor_marginal_rows_per_s": floor_marginal,
                     "score_rows_per_s_process": n / wall,
                     "score_rows_per_s_job": n / job,
+                    "score_fixed_s": fixed,
+                    "score_marginal_rows_per_s": score_marginal,
                     "share_of_floor_process": floor_s / wall,
                     "share_of_floor_job": floor_s / job,
+                    "share_of_floor_marginal": score_marginal / floor_marginal,
                     "peak_rss_mib_score": mb,
                     "peak_rss_mib_read_floor": floor_mb,
                     "scored": summary["rows"]["scored"],
@@ -111,10 +164,13 @@ def main() -> None:
                 }
                 rows_out.append(row)
                 print(
-                    f"{n:>9,} {fmt:<7} {engine:<5} floor {n / floor_s:>10,.0f} rows/s "
-                    f"({floor_mb:,.0f} MiB) | score {n / wall:>10,.0f} rows/s process, "
-                    f"{n / job:>10,.0f} job = {floor_s / wall:.2f}x / {floor_s / job:.2f}x floor "
-                    f"| peak {mb:,.0f} MiB",
+                    f"{n:>9,} {fmt:<7} {engine:<14} floor {n / floor_s:>10,.0f} rows/s "
+                    f"(fixed {floor_fixed:.2f} s, marginal {floor_marginal:,.0f}; "
+                    f"{floor_mb:,.0f} MiB) | score {n / wall:>9,.0f} process, "
+                    f"{n / job:>9,.0f} job, "
+                    f"{score_marginal:>9,.0f} marginal (fixed {fixed:.2f} s) = "
+                    f"{floor_s / wall:.2f}x / {floor_s / job:.2f}x / "
+                    f"{score_marginal / floor_marginal:.2f}x floor | peak {mb:,.0f} MiB",
                     flush=True,
                 )
     print(json.dumps(rows_out, indent=1))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,20 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from credit_glm.portfolio import write_portfolio  # noqa: E402
-from tests.benchmarks.bench_batch_score import run_measured  # noqa: E402
-
-
-def _export(ref: str, into: Path) -> Path:
-    """The package (and its configs) at ``ref``, unpacked into ``into``."""
-    if not (into / "credit_glm").is_dir():
-        into.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", ref, "credit_glm", "conf"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
+from tests.benchmarks.bench_batch_score import export_revision, run_measured  # noqa: E402
 
 
 def _train(work: Path, tag: str, data: str, env: dict[str, str]) -> tuple[float, float, dict]:  # type: ignore[type-arg]
@@ -64,7 +50,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     versions: dict[str, dict[str, str]] = {"this tree": {}}
     if args.baseline:
-        source = _export(args.baseline, work / f"src_{args.baseline}")
+        source = export_revision(args.baseline, work / f"src_{args.baseline}")
         versions[args.baseline] = {"PYTHONPATH": str(source)}
     out = []
     for version, env in versions.items():

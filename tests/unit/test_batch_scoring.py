@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from credit_glm.batch_scoring import BatchScorer
@@ -92,3 +93,23 @@ def test_bad_rows_are_rejected_and_the_rest_scored_as_alone(
     alone = batch.score(_columns(inputs.iloc[good]), 1).scores
     assert done.scores.drop(["row"]).equals(alone.drop(["row"]))
     assert done.n_rejected == 3 and done.n_scored == 17
+
+
+def test_dictionary_encoded_columns_score_as_their_text(
+    card: dict[str, Any], german_frame: pd.DataFrame
+) -> None:
+    """Category columns as a Parquet reader hands them over (dictionary-encoded, with entries
+    no row of the chunk uses, one of them an undeclared level) score as the plain text."""
+    batch = BatchScorer.from_card(card)
+    inputs = german_frame.drop(columns=["creditability"]).iloc[:200]
+    plain = batch.score(_columns(inputs), 1)
+    encoded = _columns(inputs)
+    for name in batch.validator.text_columns:
+        if name in encoded:
+            text = encoded[name]
+            dictionary = pa.array(["not a level", *sorted(set(text.drop_null().to_pylist()))])
+            codes = pc.index_in(text, value_set=dictionary).cast(pa.int32())
+            encoded[name] = pa.DictionaryArray.from_arrays(codes, dictionary)
+    coded = batch.score(encoded, 1)
+    assert coded.n_rejected == plain.n_rejected == 0
+    assert coded.scores.equals(plain.scores)

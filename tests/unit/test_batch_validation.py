@@ -137,3 +137,37 @@ def test_a_type_batch_scoring_cannot_read_is_refused_by_name() -> None:
     app.data.columns["opened"] = ColumnConfig(type="date", nullable=True)
     with pytest.raises(ConfigError, match="opened"):
         ChunkValidator(rule_table(app.data, "inference"))
+
+
+def _dictionary(values: list[str | None], dictionary: list[str | None]) -> pa.Array:
+    codes = [None if v is None else dictionary.index(v) for v in values]
+    return pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(dictionary))
+
+
+def test_dictionary_encoded_text_is_judged_as_plain_text(german_frame: pd.DataFrame) -> None:
+    """A category column as a file's reader hands it over, dictionary-encoded: the rules are
+    checked per distinct text, and each row gets its own text's outcome; an entry no row uses
+    (here an undeclared purpose) rejects nothing; a missing value held as a dictionary entry
+    is missing."""
+    app = _app()
+    frame = german_frame.drop(columns=["creditability"]).iloc[:5].copy()
+    frame["purpose"] = ["car (new)", "yacht", "car (new)", "radio/television", "yacht"]
+    validator = ChunkValidator(rule_table(app.data, "inference"))
+    plain = validator.validate(_arrays(frame), 1)
+    encoded = _arrays(frame)
+    encoded["purpose"] = _dictionary(
+        frame["purpose"].tolist(), ["boat", "yacht", "car (new)", "radio/television"]
+    )
+    coded = validator.validate(encoded, 1)
+    assert coded.ok.tolist() == plain.ok.tolist() == [True, False, True, True, False]
+    assert coded.rejects == plain.rejects
+    assert [r.value for r in coded.rejects] == ["yacht", "yacht"]
+    kept = coded.columns["purpose"]
+    assert kept.astype(str).tolist() == plain.columns["purpose"].astype(str).tolist()
+
+    unused = _arrays(frame.iloc[[0, 2, 3]])
+    unused["purpose"] = pa.DictionaryArray.from_arrays(
+        pa.array([1, 1, 2], type=pa.int32()), pa.array(["yacht", "car (new)", None])
+    )
+    checked = validator.validate(unused, 1)
+    assert [(r.row, r.field, r.rule) for r in checked.rejects] == [(3, "purpose", "not_nullable")]
