@@ -4,6 +4,12 @@
 (:mod:`credit_glm.service.gunicorn_app`) and tests can call it directly. The app holds no model
 state of its own: it scores with the :class:`~credit_glm.service.model.ServedModel` it is given.
 
+``POST /predict``, the one-row hot path, is answered before Flask by :class:`_HotRoute`: its
+body function reads the WSGI environ and returns bytes, its errors go through the same
+responder as Flask's, and Flask keeps the route in its url map for ``405`` and ``OPTIONS``
+answers. Flask's request machinery cost a one-row prediction about a quarter of its server
+CPU (``tests/benchmarks/bench_service.py``).
+
 Every response, including every error, is JSON; errors are RFC 9457 problem details
 (:mod:`credit_glm.service.problems`). Bad input is a 4xx, never a 500 and never a traceback.
 """
@@ -14,7 +20,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -38,6 +44,7 @@ from credit_glm.service.bookkeeping import (
     KEY_ROWS,
     KEY_STARTED,
     RequestBookkeeping,
+    WSGIApp,
 )
 from credit_glm.service.health import ModelHealth, UnseenLevels
 from credit_glm.service.model import ServedModel
@@ -151,10 +158,13 @@ def create_app(
     )
     state.start()
     app.extensions["credit_glm"] = state
-    _register_routes(app, state)
-    _register_errors(app, settings.request_timeout)
+    predict = _register_routes(app, state)
+    respond = _error_responder(settings.request_timeout, settings.max_body_bytes)
+    _register_errors(app, respond)
     app.wsgi_app = RequestBookkeeping(  # type: ignore[method-assign]
-        app.wsgi_app, lambda: state.pid, settings.log_features
+        _HotRoute(app.wsgi_app, "/predict", predict, respond),
+        lambda: state.pid,
+        settings.log_features,
     )
     return app
 
@@ -183,7 +193,8 @@ def _envelope(body: Any, key: str, kind: type) -> Any:
     return body[key]
 
 
-def _register_routes(app: Flask, state: ServiceState) -> None:
+def _register_routes(app: Flask, state: ServiceState) -> Callable[[dict[str, Any]], bytes]:
+    """The routes on ``app``; returns ``POST /predict``'s body function for the hot route."""
     model = state.model
     validator = model.validator
     scorer = model.scorer
@@ -271,9 +282,8 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
             )
         return _json_response({"status": "ready", "ready": True, "model_version": version})
 
-    @app.post("/predict")
-    def predict_route() -> Response:
-        environ = request.environ
+    def predict(environ: dict[str, Any]) -> bytes:
+        """``POST /predict``: the response body, or the Problem raised."""
         features = _envelope(body_of(environ), "features", dict)
         in_time(deadline_of(environ))
         fast = validator.fast_ok(features)
@@ -313,13 +323,18 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
                 "score": explained["score"],
                 "reason_codes": explained["reason_codes"],
             }
-            return Response(orjson.dumps(body), mimetype=_JSON)
+            return orjson.dumps(body)
         # as json.dumps would write it: the request id is [A-Za-z0-9._:-], the rest is fixed
-        return Response(
+        return (
             f'{{"request_id":"{environ[KEY_REQUEST_ID]}",{head},'
-            f'"probability_of_default":{score!r},"decision":"{label}"}}',
-            mimetype=_JSON,
-        )
+            f'"probability_of_default":{score!r},"decision":"{label}"}}'
+        ).encode()
+
+    @app.post("/predict")
+    def predict_route() -> Response:
+        # routing only: a POST is answered by the hot route before Flask (create_app); this
+        # view, equal to it, keeps /predict in Flask's url map for 405 and OPTIONS answers
+        return Response(predict(request.environ), mimetype=_JSON)
 
     @app.post("/predict/batch")
     def batch_route() -> Response:
@@ -417,14 +432,15 @@ def _register_routes(app: Flask, state: ServiceState) -> None:
     def openapi_route() -> Response:
         return Response(state.openapi, mimetype=_JSON)
 
+    return predict
+
 
 # ---------------------------------------------------------------------------------------------
 # errors
 # ---------------------------------------------------------------------------------------------
-def _problem_response(problem: Problem) -> Response:
-    environ = request.environ
+def _problem_response(problem: Problem, environ: dict[str, Any], path: str) -> Response:
     environ[KEY_ERROR_KIND] = problem.kind
-    body = problem_body(problem, request.path[:200], environ.get(KEY_REQUEST_ID, ""))
+    body = problem_body(problem, path[:200], environ.get(KEY_REQUEST_ID, ""))
     # every echoed text is made encodable (validation.echo_text); should one slip through,
     # a lone surrogate is written as its JSON escape rather than failing the response
     response = Response(
@@ -437,61 +453,111 @@ def _problem_response(problem: Problem) -> Response:
     return response
 
 
-def _register_errors(app: Flask, request_timeout: float) -> None:
-    @app.errorhandler(Problem)
-    def _on_problem(problem: Problem) -> Response:
-        return _problem_response(problem)
+ErrorResponder = Callable[[Exception, dict[str, Any], str], Response]
 
-    @app.errorhandler(DeadlineExceeded)
-    def _on_deadline(_err: DeadlineExceeded) -> Response:
-        # checked between phases and every few rows, so the thread is free from here on
-        return _problem_response(
-            Problem(
-                "timeout",
-                f"the request took longer than serving.request_timeout "
-                f"({request_timeout:g} s) and was abandoned; retry later or send fewer rows",
-                headers={"Retry-After": str(max(1, math.ceil(request_timeout)))},
-            )
-        )
 
-    @app.errorhandler(HTTPException)
-    def _on_http(err: HTTPException) -> Response:
-        code = err.code or 500
-        kind = _STATUS_KIND.get(code, "http_error")
-        if code == 404:
-            problem = Problem("not_found", f"no route {request.path[:200]!r}; see /openapi.json")
-        elif code == 405:
-            allowed = sorted(getattr(err, "valid_methods", None) or [])
-            problem = Problem(
-                "method_not_allowed",
-                f"{request.method} is not allowed here; use {', '.join(allowed)}",
-                headers={"Allow": ", ".join(allowed)}
-                if isinstance(err, MethodNotAllowed)
-                else None,
-            )
-        elif code == 413:
-            problem = Problem(
-                "payload_too_large",
-                "the body is over serving.max_body_bytes "
-                f"({app.config['MAX_CONTENT_LENGTH']} bytes)",
-            )
-        elif kind in ("bad_request", "unsupported_media_type"):
-            problem = Problem(kind, err.description or err.name)
-        else:
-            problem = Problem("bad_request", f"{err.name}")
-            problem.status, problem.title = code, err.name
-        return _problem_response(problem)
+def _error_responder(request_timeout: float, max_body_bytes: int) -> ErrorResponder:
+    """The one mapping of an exception raised while answering a request to its problem
+    response: a :class:`Problem` as it is, a missed deadline a 503, an HTTP error its own
+    status, anything else a logged 500."""
 
-    @app.errorhandler(Exception)
-    def _on_error(err: Exception) -> Response:
+    def respond(err: Exception, environ: dict[str, Any], path: str) -> Response:
+        if isinstance(err, Problem):
+            return _problem_response(err, environ, path)
+        if isinstance(err, DeadlineExceeded):
+            # checked between phases and every few rows, so the thread is free from here on
+            return _problem_response(
+                Problem(
+                    "timeout",
+                    f"the request took longer than serving.request_timeout "
+                    f"({request_timeout:g} s) and was abandoned; retry later or send fewer rows",
+                    headers={"Retry-After": str(max(1, math.ceil(request_timeout)))},
+                ),
+                environ,
+                path,
+            )
+        if isinstance(err, HTTPException):
+            return _problem_response(
+                _http_problem(err, path, environ, max_body_bytes), environ, path
+            )
         _log.exception(
             "unhandled error in %s %s (request %s)",
-            request.method,
-            request.path[:200],
-            request.environ.get(KEY_REQUEST_ID, ""),
+            environ.get("REQUEST_METHOD", ""),
+            path[:200],
+            environ.get(KEY_REQUEST_ID, ""),
         )
         return _problem_response(
             Problem(
                 "internal", "an internal error occurred; it has been logged with this request_id"
-            )
+            ),
+            environ,
+            path,
         )
+
+    return respond
+
+
+def _http_problem(
+    err: HTTPException, path: str, environ: dict[str, Any], max_body_bytes: int
+) -> Problem:
+    code = err.code or 500
+    kind = _STATUS_KIND.get(code, "http_error")
+    if code == 404:
+        return Problem("not_found", f"no route {path[:200]!r}; see /openapi.json")
+    if code == 405:
+        allowed = sorted(getattr(err, "valid_methods", None) or [])
+        return Problem(
+            "method_not_allowed",
+            f"{environ.get('REQUEST_METHOD', '')} is not allowed here; use {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)} if isinstance(err, MethodNotAllowed) else None,
+        )
+    if code == 413:
+        return Problem(
+            "payload_too_large",
+            f"the body is over serving.max_body_bytes ({max_body_bytes} bytes)",
+        )
+    if kind in ("bad_request", "unsupported_media_type"):
+        return Problem(kind, err.description or err.name)
+    problem = Problem("bad_request", f"{err.name}")
+    problem.status, problem.title = code, err.name
+    return problem
+
+
+def _register_errors(app: Flask, respond: ErrorResponder) -> None:
+    # Flask finds a handler along the exception's classes: every error, HTTP ones included
+    @app.errorhandler(Exception)
+    def _on_error(err: Exception) -> Response:
+        return respond(err, request.environ, request.path)
+
+
+class _HotRoute:
+    """WSGI: ``POST /predict`` answered before Flask, every other request passed to Flask.
+
+    Flask's request machinery (request context, routing, the Response object, the error
+    dispatch) costs a one-row prediction about as much as scoring it; the route needs none
+    of it: its body function reads the WSGI environ and returns bytes, and its errors go
+    through the same responder as Flask's (:func:`_error_responder`)."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        path: str,
+        body: Callable[[dict[str, Any]], bytes],
+        respond: ErrorResponder,
+    ) -> None:
+        self.app, self.path, self.body, self.respond = app, path, body, respond
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != self.path or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        try:
+            body = self.body(environ)
+        except Exception as err:  # noqa: BLE001 - every error becomes its problem response
+            response: Iterable[bytes] = self.respond(err, environ, self.path)(
+                environ, start_response
+            )
+            return response
+        start_response("200 OK", [("Content-Type", _JSON), ("Content-Length", str(len(body)))])
+        return [body]
