@@ -7,6 +7,8 @@ source tree or an editable install), so the command works from any directory.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -39,9 +41,47 @@ def main(cfg: DictConfig) -> None:
         sys.exit(code)
 
 
+# command-line options that point Hydra at configs other than the ones shipped here
+_CONFIG_OPTIONS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
+
+
+def mode_set_by_command_line(argv: Sequence[str]) -> bool:
+    """Whether the run mode (run or multirun) follows from the command line alone.
+
+    Hydra composes the whole config once only to read ``hydra.mode``, then again for the
+    job. No config shipped here sets ``hydra.mode`` (``tests/unit/test_main.py``), so unless
+    the command line overrides the mode, points Hydra at other config files or selects one of
+    Hydra's own config groups, the mode is the command line's (``-m`` or not) and that first
+    composition can be skipped. Settings such as ``hydra.run.dir`` cannot change it."""
+    for arg in argv:
+        option = arg.split("=", 1)[0]
+        if option in _CONFIG_OPTIONS or option == "--experimental-rerun":
+            return False
+        key = option.lstrip("+~")
+        if key in ("hydra", "hydra.mode") or key.startswith(("hydra.searchpath", "hydra/")):
+            return False  # the mode itself, or Hydra's configs (other config files, a group)
+    return True
+
+
+@contextmanager
+def _mode_from_command_line(argv: Sequence[str]) -> Iterator[None]:
+    from hydra._internal.hydra import Hydra
+
+    if not mode_set_by_command_line(argv) or not hasattr(Hydra, "get_mode"):
+        yield
+        return
+    composed_for_mode = Hydra.get_mode
+    Hydra.get_mode = lambda self, config_name, overrides: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Hydra.get_mode = composed_for_mode  # type: ignore[method-assign]
+
+
 def entry() -> None:
     register_configs()
-    main()
+    with _mode_from_command_line(sys.argv[1:]):
+        main()
 
 
 if __name__ == "__main__":
