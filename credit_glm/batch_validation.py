@@ -123,7 +123,7 @@ def _cast(
         pass
     cells: list[Any] = [None] * n
     # a missing cell stays missing; the others are read
-    todo = ~np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    todo = ~_nulls(array)
     pattern = _PLAIN.get(str(to))
     if pattern is not None and pa.types.is_string(array.type):
         plain = np.asarray(
