@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from credit_glm.config import DataConfig, FeaturesConfig, MissingPolicy, UnseenPolicy
 from credit_glm.errors import ConfigError, SchemaViolation, ValidationFailed
+from credit_glm.pandas_checks import is_frame
 from credit_glm.transforms import MISSING_LEVEL, FeatureTransform, FitOutcome, transform_named
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MISSING_LEVEL",
@@ -246,7 +249,7 @@ def column_values(frame: Mapping[str, Any] | pd.DataFrame, column: str) -> Any:
 
 
 def n_rows(frame: Mapping[str, Any] | pd.DataFrame) -> int:
-    if isinstance(frame, pd.DataFrame):
+    if is_frame(frame):
         return len(frame)
     return len(frame[next(iter(frame.keys()))]) if len(frame) else 0
 

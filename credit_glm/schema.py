@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from credit_glm.config import ColumnConfig, ColumnType, DataConfig, TargetConfig, to_plain
 from credit_glm.errors import SchemaViolation, ValidationFailed
@@ -34,7 +33,10 @@ from credit_glm.rules import (
     rule_table,
 )
 
-if TYPE_CHECKING:  # pandera loads when a schema is built: the declaration's other users skip it
+# pandera (and pandas) load when a schema is built or used: the declaration's other users,
+# the service among them, skip them
+if TYPE_CHECKING:
+    import pandas as pd
     import pandera.pandas as pa
     from pandera.errors import SchemaError, SchemaErrors
 
@@ -119,6 +121,8 @@ def _rule_text(check: str, column: str, data: DataConfig | None) -> str:
 
 
 def _plain(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, np.generic):
         return value.item()
     if value is pd.NA or value is pd.NaT:
@@ -137,6 +141,8 @@ def violations_from(
     reports Python error texts as failing values; only the first failing check of such a column
     is kept.
     """
+    import pandas as pd
+
     cases = err.failure_cases
     if not isinstance(cases, pd.DataFrame) or cases.empty:
         return [SchemaViolation("<table>", str(err).splitlines()[0], (), (), 1)]

@@ -33,18 +33,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 import numpy as np
-import pandas as pd
 
 from credit_glm.config import Link
 from credit_glm.errors import SchemaViolation, ValidationFailed
 from credit_glm.features import ModelSpec, column_values, n_rows
 from credit_glm.links import inverse_link
+from credit_glm.pandas_checks import is_series
 from credit_glm.reasons import ReasonTable
 from credit_glm.scorecard import Scorecard
 from credit_glm.transforms import CompiledFeature
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ACCEPT",
@@ -398,7 +401,7 @@ class ScoringModel:
 
 def _take(values: Any, rows: np.ndarray) -> Any:
     """The values of a column at ``rows`` (a Series stays a Series, for its missing values)."""
-    if isinstance(values, pd.Series):
+    if is_series(values):
         return values.iloc[rows]
     if isinstance(values, np.ndarray):
         return values[rows]

@@ -33,12 +33,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from credit_glm.config import ColumnConfig, ColumnType, FeatureConfig, MissingPolicy
 from credit_glm.errors import ConfigError, SchemaViolation
+from credit_glm.pandas_checks import is_na, is_series
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from credit_glm.features import FeatureSpec
 
 __all__ = [
@@ -70,7 +72,7 @@ def level_text(value: Any) -> str | None:
     Levels are matched by this text, so ``1``, ``1.0`` and ``"1"`` are one level and ``True``
     is another (``pd.factorize`` alone would merge ``1`` and ``True``: they compare equal).
     """
-    if value is None or value is pd.NA:
+    if value is None or is_na(value):
         return None
     if isinstance(value, float):
         if math.isnan(value):
@@ -82,7 +84,7 @@ def level_text(value: Any) -> str | None:
 
 def to_float(values: Any) -> np.ndarray:
     """A column as a contiguous float64 vector (missing values as NaN)."""
-    if isinstance(values, pd.Series):
+    if is_series(values):
         out = values.to_numpy(dtype="float64", na_value=np.nan)
     else:
         try:
@@ -350,6 +352,8 @@ class NumericTransform(FeatureTransform):
         declared: ColumnConfig,
         outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
+        import pandas as pd
+
         col_name = cfg.column or name
         x = pd.to_numeric(column, errors="coerce").astype("float64")
         extra = self.fit_extra(key, name, cfg, x, declared)

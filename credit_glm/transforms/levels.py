@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from credit_glm.config import ColumnConfig, ColumnType, FeatureConfig, MissingPolicy, UnseenPolicy
 from credit_glm.errors import ConfigError
+from credit_glm.pandas_checks import is_series
 from credit_glm.transforms.base import (
     MISSING_LEVEL,
     FitOutcome,
@@ -37,6 +37,8 @@ from credit_glm.transforms.base import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from credit_glm.features import FeatureSpec
 
 __all__ = ["Bins", "OneHot", "bin_labels", "bin_members", "factorized_text", "row_texts"]
@@ -73,8 +75,14 @@ def factorized_text(values: Any) -> tuple[np.ndarray, list[str | None]]:
     """Per row, an index into the distinct level texts (-1: missing), vectorised.
 
     ``pd.factorize`` hashes values, so ``1`` and ``True`` (equal in Python) would become one
-    level: where that can have happened, the column's text form is factorized instead.
+    level: where that can have happened, the column's text form is factorized instead. A plain
+    sequence (a column of JSON records) is factorized by :func:`_factorized_sequence`, without
+    pandas.
     """
+    if not isinstance(values, np.ndarray) and not is_series(values):
+        return _factorized_sequence(values)
+    import pandas as pd
+
     data: Any = values
     if not isinstance(values, (pd.Series, np.ndarray)) or values.dtype == object:
         data = np.empty(len(values), dtype=object)
@@ -88,11 +96,34 @@ def factorized_text(values: Any) -> tuple[np.ndarray, list[str | None]]:
     return np.asarray(codes, dtype=np.intp), [level_text(u) for u in distinct]
 
 
+def _factorized_sequence(values: Sequence[Any]) -> tuple[np.ndarray, list[str | None]]:
+    """:func:`factorized_text` of a plain sequence, by dict: each row's text is its value's
+    :func:`level_text`, the same as pandas' path gives (``tests/unit/transforms``), and the
+    service, which scores JSON records with numpy alone, never loads pandas for it.
+
+    Values are hashed as they are when all distinct ones are text; otherwise with their type,
+    so that ``True`` and ``1`` (equal keys) stay apart. Missing values get code -1.
+    """
+    distinct = dict.fromkeys(values)
+    keys: Sequence[Any] = values
+    if not all(type(v) is str for v in distinct):
+        keys = [(v.__class__, v) for v in values]
+        distinct = dict.fromkeys(keys)
+    position = {key: i for i, key in enumerate(distinct)}
+    codes = np.fromiter(map(position.__getitem__, keys), dtype=np.intp, count=len(keys))
+    texts = [level_text(key if keys is values else key[1]) for key in position]
+    if None not in texts:
+        return codes, texts
+    present = np.array([t is not None for t in texts])
+    renumbered = np.where(present, np.cumsum(present) - 1, -1)
+    return renumbered[codes], [t for t in texts if t is not None]
+
+
 def row_texts(values: Any) -> tuple[np.ndarray, list[str | None]]:
     """:func:`factorized_text` for applying a fitted transform: a Categorical of text (a
     batch-scored chunk) gives its own codes and categories, unhashed; its unused categories
     stay in the list, with no row pointing at them."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+    if is_series(values) and values.dtype.name == "category":
         categories = values.cat.categories
         if categories.inferred_type == "string":
             codes = np.asarray(values.cat.codes.to_numpy(), dtype=np.intp)
@@ -232,6 +263,8 @@ class Bins(LevelTransform):
         declared: ColumnConfig,
         outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
+        import pandas as pd
+
         cuts = tuple(float(c) for c in cfg.cuts or ())
         labels = bin_labels(cuts)
         x = to_float(pd.to_numeric(column, errors="coerce").astype("float64"))

@@ -18,13 +18,14 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from credit_glm.config import ColumnConfig, FeatureConfig
 from credit_glm.errors import ConfigError, SchemaViolation
 from credit_glm.transforms.base import NumericTransform, sql_number, violation
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from credit_glm.features import FeatureSpec
 
 __all__ = ["Clip", "Log1p", "Numeric", "Scale", "Standardize"]

@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from credit_glm import binning
 from credit_glm.config import (
@@ -42,6 +41,7 @@ from credit_glm.config import (
     WoeTrend,
 )
 from credit_glm.errors import ConfigError, SchemaViolation
+from credit_glm.pandas_checks import is_series
 from credit_glm.transforms.base import (
     MISSING_LEVEL,
     MISSING_RULE,
@@ -62,6 +62,8 @@ from credit_glm.transforms.base import (
 from credit_glm.transforms.levels import bin_labels, bin_members, factorized_text, row_texts
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from credit_glm.features import FeatureSpec
 
 __all__ = ["UNSEEN_BIN", "Woe", "woe_term"]
@@ -119,6 +121,8 @@ class Woe(FeatureTransform):
         declared: ColumnConfig,
         outcome: FitOutcome | None = None,
     ) -> dict[str, Any]:
+        import pandas as pd
+
         if outcome is None:
             raise ConfigError(key, "transform=woe is fitted on the training target: none given")
         col_name = cfg.column or name
@@ -346,7 +350,9 @@ class Woe(FeatureTransform):
         labels = [row[0] for row in f.bin_table or ()]
         if not problems:
             return [labels[c] for c in codes.tolist()]
-        raw = list(values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else values)
+        raw = list(
+            values.tolist() if is_series(values) or isinstance(values, np.ndarray) else values
+        )
         return [
             labels[c] if c >= 0 else (level_text(v) or MISSING_LEVEL)
             for c, v in zip(codes.tolist(), raw, strict=True)

@@ -98,6 +98,37 @@ def test_the_service_imports_neither_statsmodels_nor_joblib_nor_scipy_stats() ->
     assert not loaded & {"statsmodels", "joblib", "scipy.stats"}
 
 
+def test_serving_requests_loads_no_pandas(trained_dir: Path) -> None:
+    # the service encodes and scores JSON records with numpy alone: pandas (a fifth of its
+    # start-up) stays out at start and on every route, a rejected batch included
+    card = trained_dir / "models" / "glm_model.json"
+    loaded = _loaded_after(
+        f"""
+        from credit_glm.config import ServingConfig
+        from credit_glm.service.app import create_app
+        from credit_glm.service.model import load_served_model
+
+        settings = ServingConfig(model_path={str(card)!r})
+        app = create_app(load_served_model(settings), settings)
+        app.extensions["credit_glm"].start()
+        client = app.test_client()
+        good = json.load(open({str(card)!r}))["self_check"]["features"]
+        bad = {{**good, next(iter(good)): "not a level"}}
+        answers = [
+            client.post("/predict", json={{"features": good}}).status_code,
+            client.post("/predict/batch", json={{"instances": [good, good, good]}}).status_code,
+            client.post("/predict", json={{"features": bad}}).status_code,
+            client.post("/predict/batch", json={{"instances": [good, bad]}}).status_code,
+            client.get("/openapi.json").status_code,
+            client.get("/model/info").status_code,
+        ]
+        assert answers == [200, 200, 422, 422, 200, 200], answers
+        """
+    )
+    assert "flask" in loaded  # the probe saw the service itself
+    assert not loaded & {"pandas", "pandera", "statsmodels", "joblib", "scipy.stats"}
+
+
 def test_a_model_card_is_read_without_statsmodels_or_joblib() -> None:
     # the service loads the card only: the pickle's library and the fitting stack stay out
     loaded = _loaded_after("import credit_glm.artifact, credit_glm.training")

@@ -182,6 +182,30 @@ def test_new_fields_round_trip_and_old_specs_write_none_of_them() -> None:
     assert not {"divisor", "mean", "sd"} & set(written["n"])  # a card as before
 
 
+_JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.0, 1.0, 2.5, -1.0, float("nan")]),
+    st.sampled_from(["a", "b", "1", "True", "0", ""]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_JSON_SCALARS, max_size=30))
+def test_a_plain_sequence_is_factorized_as_pandas_factorizes_its_array(values: list[Any]) -> None:
+    # the service's columns are lists (factorized by dict, no pandas); batch and training
+    # columns are arrays and Series (pd.factorize): each row gets the same text either way
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    for keys, texts in (factorized_text(values), factorized_text(array)):
+        assert keys.dtype == np.intp
+        assert [None if k < 0 else texts[k] for k in keys.tolist()] == [
+            level_text(v) for v in values
+        ]
+        assert None not in texts  # a missing value is code -1, not a text
+
+
 def test_text_levels_keep_true_apart_from_one() -> None:
     values = [1, True, "1", 1.0, None, False, 0, float("nan"), "True"]
     keys, texts = factorized_text(values)
