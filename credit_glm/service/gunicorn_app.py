@@ -98,13 +98,22 @@ def write_problem(sock: Any, status: int, reason: str, message: str) -> None:
 
 
 class DrainingArbiter(Arbiter):  # type: ignore[misc]
-    """gunicorn's master, with a drain period before a graceful stop on SIGTERM."""
+    """gunicorn's master, with a drain period before a graceful stop on SIGTERM, spawning its
+    workers without pauses between them."""
 
     def __init__(self, app: BaseApplication, readiness: Readiness, drain_seconds: float) -> None:
         super().__init__(app)
         self.readiness = readiness
         self.drain_seconds = drain_seconds
         self._terminated = False
+
+    def spawn_workers(self) -> None:
+        # gunicorn pauses up to 0.1 s (at random) after each spawn. A worker here loads nothing
+        # (the app is preloaded), and with reuse_port each worker listens on a socket of its
+        # own as soon as it is forked: a connection the kernel puts on the socket of a worker
+        # still waiting behind that pause waits with it.
+        for _ in range(self.num_workers - len(self.WORKERS)):
+            self.spawn_worker()
 
     def handle_term(self) -> None:
         # the master's own flag: workers signalled with it (a process-group SIGTERM) drain too
@@ -156,12 +165,8 @@ class ServiceApplication(BaseApplication):  # type: ignore[misc]
 
         def post_fork(server: Any, worker: Any) -> None:
             from gunicorn import util
-            from threadpoolctl import threadpool_limits
 
             util.write_error = write_problem
-            # one BLAS thread per worker: workers already fill the CPUs, and OpenBLAS threads
-            # spinning beside them only take CPU from the next request
-            threadpool_limits(limits=1, user_api="blas")
 
         def post_worker_init(worker: Any) -> None:
             # each worker runs the self-check itself and publishes the model-info gauge
@@ -199,6 +204,12 @@ class ServiceApplication(BaseApplication):  # type: ignore[misc]
         return self.wsgi_app
 
     def run(self) -> None:
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread per worker: workers already fill the CPUs, and OpenBLAS threads
+        # spinning beside them only take CPU from the next request. Set once here, before any
+        # fork: every worker inherits it, and none spends its start-up finding the libraries.
+        threadpool_limits(limits=1, user_api="blas")
         try:
             DrainingArbiter(self, self.readiness, self.settings.drain_seconds).run()
         except RuntimeError as err:

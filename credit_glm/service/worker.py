@@ -39,6 +39,10 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+
+# gthread workers build their thread pool from it as they start: imported here, before the
+# forks, it is loaded once instead of in every worker
+from concurrent.futures import ThreadPoolExecutor  # noqa: F401
 from functools import partial
 from typing import Any, Final
 
