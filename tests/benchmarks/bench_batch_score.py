@@ -62,24 +62,59 @@ def export_revision(ref: str, into: Path) -> Path:
     return into
 
 
+# Runs a Python command (``-m MODULE ARGS`` or ``-c CODE ARGS``) as the interpreter would and
+# writes its own peak resident set (VmHWM, kB) to $BENCH_PEAK_FILE at exit. The rusage of
+# wait4 cannot be used: Linux carries the parent's high-water mark across fork and exec into
+# the child's ru_maxrss, so every child of this script (which holds the portfolios it wrote)
+# would report at least this script's size.
+_PEAK_PROBE = """
+import atexit, os, runpy, sys
+
+def _peak():
+    with open("/proc/self/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["BENCH_PEAK_FILE"], "w") as out:
+        out.write(kb)
+
+atexit.register(_peak)
+flag, target, *rest = sys.argv[1:]
+if flag == "-m":
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = ["-c", *rest]
+    exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+"""
+
+
 def run_measured(
     args: list[str], cwd: Path, extra_env: dict[str, str] | None = None
 ) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) and stdout+stderr of one process."""
+    """Wall seconds, peak RSS (MiB, the process's own) and stdout+stderr of one Python
+    command ``[python, "-m" | "-c", ...]``."""
+    python, flag, *rest = args
+    if flag not in ("-m", "-c"):
+        raise ValueError(f"not a python -m/-c command: {args}")
+    peak_file = cwd / ".bench_peak_kb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
     env["CI"] = "true"
+    env["BENCH_PEAK_FILE"] = str(peak_file)
     env.update(extra_env or {})
+    peak_file.unlink(missing_ok=True)
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    proc = subprocess.run(
+        [python, "-c", _PEAK_PROBE, flag, *rest],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
     )
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"{args} failed ({proc.returncode}):\n{out[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, out
+        raise SystemExit(f"{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
+    return seconds, int(peak_file.read_text()) / 1024, proc.stdout
 
 
 def main() -> None:
