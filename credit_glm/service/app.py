@@ -172,8 +172,14 @@ def create_app(
 # ---------------------------------------------------------------------------------------------
 # routes
 # ---------------------------------------------------------------------------------------------
-def _envelope(body: Any, key: str, kind: type) -> Any:
-    """The one member ``key`` of the body object, of JSON type ``kind``."""
+# the optional member of a prediction request: false leaves the reason records out of the
+# response (a scorecard model's score stays), which makes a batch's response about 8x smaller
+WITH_REASONS: Final = "reason_codes"
+
+
+def _envelope(body: Any, key: str, kind: type) -> tuple[Any, bool]:
+    """The member ``key`` of the body object, of JSON type ``kind``, and whether the response
+    carries reason records (the optional boolean :data:`WITH_REASONS`, true if absent)."""
     expected = "an object" if kind is dict else "an array"
     if not isinstance(body, dict):
         raise Problem(
@@ -181,16 +187,24 @@ def _envelope(body: Any, key: str, kind: type) -> Any:
             f"the body must be a JSON object with {key!r}",
             [FieldError("", "type", "expected a JSON object", echo_value(body))],
         )
-    errors = unknown_field_errors(body, (key,), "field not allowed here")
+    errors = unknown_field_errors(body, (key, WITH_REASONS), "field not allowed here")
     if key not in body:
         errors.append(FieldError(key, REQUIRED.name, REQUIRED.message))
     elif not isinstance(body[key], kind):
         errors.append(FieldError(key, "type", f"expected {expected}", echo_value(body[key])))
+    with_reasons = body.get(WITH_REASONS, True)
+    if not isinstance(with_reasons, bool):
+        errors.append(
+            FieldError(WITH_REASONS, "type", "expected a boolean", echo_value(with_reasons))
+        )
     if errors:
         raise Problem(
-            "validation", f"the body must be an object with the one member {key!r}", errors
+            "validation",
+            f"the body must be an object with the member {key!r} "
+            f"(and optionally {WITH_REASONS!r}, a boolean)",
+            errors,
         )
-    return body[key]
+    return body[key], with_reasons
 
 
 def _register_routes(app: Flask, state: ServiceState) -> Callable[[dict[str, Any]], bytes]:
@@ -284,7 +298,7 @@ def _register_routes(app: Flask, state: ServiceState) -> Callable[[dict[str, Any
 
     def predict(environ: dict[str, Any]) -> bytes:
         """``POST /predict``: the response body, or the Problem raised."""
-        features = _envelope(body_of(environ), "features", dict)
+        features, with_reasons = _envelope(body_of(environ), "features", dict)
         in_time(deadline_of(environ))
         fast = validator.fast_ok(features)
         if fast:
@@ -321,8 +335,9 @@ def _register_routes(app: Flask, state: ServiceState) -> Callable[[dict[str, Any
                 "probability_of_default": score,
                 "decision": label,
                 "score": explained["score"],
-                "reason_codes": explained["reason_codes"],
             }
+            if with_reasons:
+                body["reason_codes"] = explained["reason_codes"]
             return orjson.dumps(body)
         # as json.dumps would write it: the request id is [A-Za-z0-9._:-], the rest is fixed
         return (
@@ -339,7 +354,7 @@ def _register_routes(app: Flask, state: ServiceState) -> Callable[[dict[str, Any
     @app.post("/predict/batch")
     def batch_route() -> Response:
         environ = request.environ
-        instances = _envelope(body_of(environ), "instances", list)
+        instances, with_reasons = _envelope(body_of(environ), "instances", list)
         n = len(instances)
         environ[KEY_ROWS] = n
         if n == 0:
@@ -363,7 +378,7 @@ def _register_routes(app: Flask, state: ServiceState) -> Callable[[dict[str, Any
             in_time(deadline)
             try:
                 if scored:
-                    explained = model.explain(columns)
+                    explained = model.explain(columns, records=with_reasons)
                     p = explained.probability_of_default
                 else:
                     p = model.predict(columns)
@@ -391,12 +406,12 @@ def _register_routes(app: Flask, state: ServiceState) -> Callable[[dict[str, Any
             ],
         }
         if explained is not None and explained.score is not None:
-            reasons = explained.reason_codes or [[] for _ in labels]
-            for out, s, r in zip(
-                body["predictions"], explained.score.tolist(), reasons, strict=True
-            ):
+            for out, s in zip(body["predictions"], explained.score.tolist(), strict=True):
                 out["score"] = s
-                out["reason_codes"] = r
+            if with_reasons:
+                reasons = explained.reason_codes or [[] for _ in labels]
+                for out, r in zip(body["predictions"], reasons, strict=True):
+                    out["reason_codes"] = r
         return Response(orjson.dumps(body), mimetype=_JSON)
 
     def _row_by_row(

@@ -81,10 +81,11 @@ class ServedModel:
         scorer's per-record path (:meth:`~credit_glm.scoring.ScoringModel.predict_record`)."""
         return self.scorer.predict_record(record)
 
-    def explain(self, columns: Mapping[str, Sequence[Any]]) -> Explanation:
+    def explain(self, columns: Mapping[str, Sequence[Any]], records: bool = True) -> Explanation:
         """Probabilities of default, scores and reason codes of validated columns
-        (:meth:`credit_glm.scoring.ScoringModel.explain`; the bits of :meth:`predict`)."""
-        return self.scorer.explain(columns)
+        (:meth:`credit_glm.scoring.ScoringModel.explain`; the bits of :meth:`predict`);
+        ``records=False`` writes no reason record."""
+        return self.scorer.explain(columns, records)
 
     def explain_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`explain` of one validated record, bit for bit, by the scorer's per-record

@@ -178,15 +178,21 @@ def _ok(ref: str, description: str) -> dict[str, Any]:
 def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a service serving ``model`` with ``settings``."""
     scored = model.scorer.scorecard is not None
+    # reason_codes: in every prediction of a scorecard model unless the request says false
     prediction: dict[str, Any] = {
         "type": "object",
-        "required": ["probability_of_default", "decision"]
-        + (["score", "reason_codes"] if scored else []),
+        "required": ["probability_of_default", "decision"] + (["score"] if scored else []),
         "properties": {
             "probability_of_default": {"type": "number", "minimum": 0, "maximum": 1},
             "decision": {"type": "string", "enum": ["accept", "decline"]},
             **(_score_properties(model) if scored else {}),
         },
+    }
+    with_reasons = {
+        "type": "boolean",
+        "default": True,
+        "description": "false: the response carries no reason_codes (a scorecard model's "
+        "score stays); a model without a scorecard has none either way",
     }
     envelope_props = {
         "request_id": {"type": "string"},
@@ -199,7 +205,10 @@ def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, A
             "type": "object",
             "required": ["features"],
             "additionalProperties": False,
-            "properties": {"features": {"$ref": "#/components/schemas/Features"}},
+            "properties": {
+                "features": {"$ref": "#/components/schemas/Features"},
+                "reason_codes": with_reasons,
+            },
         },
         "BatchRequest": {
             "type": "object",
@@ -211,7 +220,8 @@ def openapi_document(model: ServedModel, settings: ServingConfig) -> dict[str, A
                     "minItems": 1,
                     "maxItems": settings.max_batch_rows,
                     "items": {"$ref": "#/components/schemas/Features"},
-                }
+                },
+                "reason_codes": with_reasons,
             },
         },
         "Prediction": prediction,

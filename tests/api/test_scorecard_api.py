@@ -93,7 +93,9 @@ def test_the_openapi_document_lists_score_and_reasons_and_answers_obey_it(
 ) -> None:
     doc = woe_server.call("GET", "/openapi.json").json()
     schemas = doc["components"]["schemas"]
-    assert {"score", "reason_codes"} <= set(schemas["PredictResponse"]["required"])
+    assert "score" in schemas["PredictResponse"]["required"]
+    assert "reason_codes" in schemas["PredictResponse"]["properties"]
+    assert schemas["BatchRequest"]["properties"]["reason_codes"]["type"] == "boolean"
     _, records = applicants
     resolver = {"components": doc["components"]}
     single = woe_server.post_json("/predict", {"features": records[3]}).json()
@@ -101,3 +103,48 @@ def test_the_openapi_document_lists_score_and_reasons_and_answers_obey_it(
     for body, name in ((single, "PredictResponse"), (batch, "BatchResponse")):
         schema = {**schemas[name], **resolver}
         jsonschema.Draft202012Validator(json.loads(json.dumps(schema))).validate(body)
+
+
+def test_reason_codes_false_leaves_the_reasons_out_and_the_scores_as_they_were(
+    woe_server: Server, woe_card: Path, applicants: tuple[pd.DataFrame, list[dict[str, Any]]]
+) -> None:
+    frame, records = applicants
+    expected = _python(woe_card, frame.iloc[:200].reset_index(drop=True))
+    full = woe_server.post_json("/predict/batch", {"instances": records[:200]})
+    lean = woe_server.post_json(
+        "/predict/batch", {"instances": records[:200], "reason_codes": False}
+    )
+    assert full.status == lean.status == 200, lean.body[:500]
+    assert len(lean.body) * 4 < len(full.body)  # the reason records are most of a response
+    for g, e in zip(lean.json()["predictions"], expected, strict=True):
+        assert set(g) == {"probability_of_default", "decision", "score"}
+        assert (g["probability_of_default"], g["score"]) == (
+            e["probability_of_default"],
+            e["score"],
+        )
+    one = woe_server.post_json("/predict", {"features": records[5], "reason_codes": False})
+    assert one.status == 200, one.body[:500]
+    assert "reason_codes" not in one.json()
+    assert one.json()["score"] == expected[5]["score"]
+    kept = woe_server.post_json("/predict", {"features": records[5], "reason_codes": True})
+    assert kept.json()["reason_codes"] == expected[5]["reason_codes"]
+    doc = woe_server.call("GET", "/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    for body, name in ((one.json(), "PredictResponse"), (lean.json(), "BatchResponse")):
+        schema = {**schemas[name], "components": doc["components"]}
+        jsonschema.Draft202012Validator(json.loads(json.dumps(schema))).validate(body)
+
+
+@pytest.mark.parametrize("value", ["no", 0, None, [True]])
+def test_reason_codes_must_be_a_boolean(
+    woe_server: Server, applicants: tuple[pd.DataFrame, list[dict[str, Any]]], value: Any
+) -> None:
+    _, records = applicants
+    for path, body in (
+        ("/predict", {"features": records[0], "reason_codes": value}),
+        ("/predict/batch", {"instances": records[:2], "reason_codes": value}),
+    ):
+        reply = woe_server.post_json(path, body)
+        assert reply.status == 422, reply.body[:500]
+        problem = reply.json()
+        assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("reason_codes", "type")]
