@@ -2,7 +2,7 @@
 
 A value can be a pandas ``Series``, ``DataFrame`` or ``pd.NA`` only once pandas has
 been imported, so until then each check is false without loading it. The service scores
-JSON records with numpy alone and never imports pandas (half its start-up time otherwise);
+JSON records with numpy alone and never imports pandas (a fifth of its start-up otherwise);
 training, evaluation and batch scoring import it for their tables, and the same checks then
 see their Series and frames.
 """
