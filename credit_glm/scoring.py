@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, overload
 
 import numpy as np
 
-from credit_glm.config import Link
+from credit_glm.config import Link, Rounding
 from credit_glm.errors import SchemaViolation, ValidationFailed
 from credit_glm.features import ModelSpec, column_values, n_rows
 from credit_glm.links import inverse_link
@@ -149,6 +149,9 @@ class ScoringModel:
     reasons: ReasonTable | None = None
     _intercept: float = field(init=False, repr=False, compare=False)
     _features: tuple[CompiledFeature, ...] = field(init=False, repr=False, compare=False)
+    # per model, not per call: the feature names and the intercept's points
+    _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _base: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.params) != len(self.spec.terms):
@@ -173,6 +176,9 @@ class ScoringModel:
         object.__setattr__(self, "link", Link(self.link))
         object.__setattr__(self, "_intercept", params[0] if self.spec.intercept else 0.0)
         object.__setattr__(self, "_features", tuple(compiled))
+        object.__setattr__(self, "_names", self.spec.feature_names)
+        base = 0.0 if self.scorecard is None else self.scorecard.base_points(self._intercept)
+        object.__setattr__(self, "_base", base)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled as its fields; the compiled plan is rebuilt on load
@@ -317,14 +323,19 @@ class ScoringModel:
         p = float(inverse_link(self.link, np.array([eta]))[0])
         scale = self.scorecard
         if scale is None:
-            return Explanation(self.spec.feature_names, np.array([p])).row(0)
+            return Explanation(self._names, np.array([p])).row(0)
         points = [scale.record_points(c) for c in parts]
-        score = scale.base_points(self._intercept)
+        score = self._base
         for q in points:
             score += q
         reasons = None
         if self.reasons is not None:
-            ranked = self.reasons.rank_record([scale.record_points(c, False) for c in parts])
+            unrounded = (
+                [scale.record_points(c, False) for c in parts]
+                if scale.rounding is Rounding.integer
+                else points  # the same floats: nothing is rounded
+            )
+            ranked = self.reasons.rank_record(unrounded)
             reasons = []
             for j, shortfall in ranked:
                 f = self.spec.features[j]
@@ -333,7 +344,7 @@ class ScoringModel:
         return {
             "probability_of_default": p,
             "score": score,
-            "points": dict(zip(self.spec.feature_names, points, strict=True)),
+            "points": dict(zip(self._names, points, strict=True)),
             "reason_codes": reasons,
         }
 
@@ -348,7 +359,7 @@ class ScoringModel:
         records: bool = True,
     ) -> Explanation:
         p = inverse_link(self.link, self._eta(parts, n))
-        names = self.spec.feature_names
+        names = self._names
         if self.scorecard is None:
             return Explanation(features=names, probability_of_default=p)
         # (n, features) with each feature's column contiguous: the score adds them column by
@@ -356,7 +367,7 @@ class ScoringModel:
         contributions = np.stack(parts).T if parts else np.empty((n, 0))
         unrounded = self.scorecard.unrounded_points(contributions)
         points = self.scorecard.rounded(unrounded)
-        base = self.scorecard.base_points(self._intercept)
+        base = self._base
         score = self.scorecard.score(base, [points[:, j] for j in range(points.shape[1])])
         if self.reasons is None:
             return Explanation(names, p, score, base, points)
