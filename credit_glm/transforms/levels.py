@@ -84,9 +84,9 @@ def factorized_text(values: Any) -> tuple[np.ndarray, list[str | None]]:
     import pandas as pd
 
     data: Any = values
-    if not isinstance(values, (pd.Series, np.ndarray)) or values.dtype == object:
+    if values.dtype == object:
         data = np.empty(len(values), dtype=object)
-        data[:] = values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else list(values)
+        data[:] = values.tolist()
     codes, uniques = pd.factorize(data, use_na_sentinel=True)
     distinct = uniques.tolist()
     if _may_merge_bools(data, distinct):
@@ -98,7 +98,7 @@ def factorized_text(values: Any) -> tuple[np.ndarray, list[str | None]]:
 
 def _factorized_sequence(values: Sequence[Any]) -> tuple[np.ndarray, list[str | None]]:
     """:func:`factorized_text` of a plain sequence, by dict: each row's text is its value's
-    :func:`level_text`, the same as pandas' path gives (``tests/unit/transforms``), and the
+    :func:`level_text`, the same as pandas' path gives (``tests/unit/test_transforms.py``), and the
     service, which scores JSON records with numpy alone, never loads pandas for it.
 
     Values are hashed as they are when all distinct ones are text; otherwise with their type,
